@@ -1,0 +1,153 @@
+"""`bench` command line: list, run, table.
+
+Every user-facing failure ends in one line on stderr and a non-zero exit; set
+BENCH_DEBUG=1 to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from bench import config as config_lib
+from bench.errors import BenchError
+
+EXIT_ERROR, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+
+
+def _seed_list(text: str) -> list[int]:
+    """'5' -> seeds 0..4; '3,7' -> seeds 3 and 7."""
+    try:
+        if "," in text:
+            seeds = [int(s) for s in text.split(",") if s.strip()]
+        else:
+            count = int(text)
+            if count < 1:
+                raise ValueError
+            seeds = list(range(count))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a seed count >= 1 (e.g. 5) or a comma list of seeds (e.g. 0,3), got {text!r}"
+        ) from None
+    return seeds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("list", help="methods, datasets, presets and metrics")
+
+    run = sub.add_parser("run", help="train and evaluate methods over seeds; write run records")
+    run.add_argument("--methods", required=True, help="'all', a glob ('info*') or a comma list")
+    run.add_argument("--dataset", default="mnist")
+    run.add_argument("--seeds", type=_seed_list, default=[0], help="a count (5 -> seeds 0..4) or a comma list")
+    run.add_argument("--preset", default="smoke", choices=sorted(config_lib.PRESETS))
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a trainer or method setting (repeatable)")
+    run.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
+    run.add_argument("--data-root", default=None, help="default: $BENCH_DATA, else ./data")
+    run.add_argument("--results-dir", type=Path, default=Path("results"))
+    run.add_argument("--workdir", type=Path, default=Path("runs"), help="checkpoints (not committed)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue from checkpoints; skip runs already recorded as completed")
+    run.add_argument("--no-progress", action="store_true")
+
+    table = sub.add_parser("table", help="the clustering table from the run records")
+    table.add_argument("--results-dir", type=Path, default=Path("results"))
+    table.add_argument("--dataset", default="mnist")
+    table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
+    return parser
+
+
+def cmd_list(args) -> int:
+    from bench.registry import DATASETS, METHODS, load_builtins
+
+    load_builtins()
+
+    print("methods:")
+    for name in METHODS.names():
+        doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:<16} {doc}")
+    print("datasets:")
+    for name in DATASETS.names():
+        print(f"  {name}")
+    print("presets:")
+    for name, values in config_lib.PRESETS.items():
+        print(f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    print("metrics:")
+    print("  accuracy (Hungarian one-to-one), accuracy_many_to_one (majority), nmi, ari")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from bench.data import default_data_root
+    from bench.device import choose_device
+    from bench.registry import DATASETS, METHODS, load_builtins
+    from bench.runner import plan, run_jobs
+
+    load_builtins()
+    DATASETS.get(args.dataset)
+    methods = METHODS.resolve(args.methods)
+    jobs = plan(methods, args.seeds, args.dataset, args.preset, config_lib.parse_overrides(args.overrides))
+    device = choose_device(args.device)
+    records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
+                       resume=args.resume, progress=not args.no_progress)
+    statuses = [r["status"] for r in records]
+    if "interrupted" in statuses:
+        return EXIT_INTERRUPTED
+    if "failed" in statuses:
+        print(f"bench: {statuses.count('failed')} run(s) failed; see 'message' and 'traceback' in "
+              f"{args.results_dir}/runs/", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return 0
+
+
+def cmd_table(args) -> int:
+    from bench.results import load_records
+    from bench.tables import clustering_table, to_markdown, write_table
+
+    table = clustering_table(load_records(args.results_dir), args.dataset)
+    print(to_markdown(table))
+    paths = write_table(table, args.out or args.results_dir / "tables", f"clustering_{args.dataset}")
+    print("\nwritten: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def load_plugins() -> None:
+    """Modules named in $BENCH_PLUGINS (comma-separated) are imported so they can
+    register their own methods and datasets."""
+    for name in filter(None, (s.strip() for s in os.environ.get("BENCH_PLUGINS", "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise BenchError(f"cannot import plugin {name!r} from BENCH_PLUGINS: {exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        load_plugins()
+        return {"list": cmd_list, "run": cmd_run, "table": cmd_table}[args.command](args)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # e.g. `bench list | head`
+        sys.stdout = open(os.devnull, "w")
+        return 0
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("BENCH_DEBUG"):
+            raise
+        print(f"bench: internal error: {type(exc).__name__}: {exc} (BENCH_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Unsupervised clustering scores: accuracy under the best cluster->class mapping, NMI, ARI.
+
+Two mappings, because the papers use both:
+- "hungarian": one-to-one (scipy's linear_sum_assignment on the contingency table);
+  with more clusters than classes, the unmatched clusters count as errors.
+- "many_to_one": each cluster takes its majority class (Makhzani et al.'s AAE protocol
+  for K = 16 or 30 clusters); with K = classes it can only be >= the Hungarian score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
+
+MAPPINGS = ("hungarian", "many_to_one")
+
+
+def cluster_accuracy(y_true, y_pred, mapping: str = "hungarian") -> float:
+    """Fraction of samples whose cluster maps to their class, under the best mapping."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(f"expected two 1-d arrays of one length, got {y_true.shape} and {y_pred.shape}")
+    if len(y_true) == 0:
+        raise ValueError("cannot score an empty clustering")
+    table = contingency_matrix(y_pred, y_true)  # clusters x classes
+    if mapping == "hungarian":
+        rows, cols = linear_sum_assignment(table, maximize=True)
+        correct = table[rows, cols].sum()
+    elif mapping == "many_to_one":
+        correct = table.max(axis=1).sum()
+    else:
+        raise ValueError(f"unknown mapping {mapping!r}; expected one of {MAPPINGS}")
+    return float(correct) / len(y_true)
+
+
+def clustering_scores(y_true, y_pred) -> dict[str, float]:
+    """Everything a run record stores about a clustering of labelled data."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return {
+        "accuracy": cluster_accuracy(y_true, y_pred, "hungarian"),
+        "accuracy_many_to_one": cluster_accuracy(y_true, y_pred, "many_to_one"),
+        "nmi": float(normalized_mutual_info_score(y_true, y_pred)),
+        "ari": float(adjusted_rand_score(y_true, y_pred)),
+        "clusters_used": int(len(np.unique(y_pred))),
+    }

@@ -1,0 +1,139 @@
+"""The one training loop every gradient method shares.
+
+The trainer owns what the adapters must not re-write: optimizers, the phase schedule,
+bf16 autocast on CUDA, device-side loss accumulation (read back only at log intervals,
+so the GPU is not synchronised every step), NaN/inf detection, periodic evaluation,
+checkpoints and resume, the progress bar, and clean stops on Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from bench.config import TrainConfig
+from bench.data import BatchSampler, ImageDataset, to_float
+from bench.device import rng_state, set_rng_state
+from bench.evaluate.harness import evaluate_clustering
+from bench.interrupt import StopRequested
+
+
+@dataclass
+class TrainOutcome:
+    status: str  # completed | diverged | interrupted
+    steps: int
+    losses: list[dict] = field(default_factory=list)  # [{"step": s, name: window mean}]
+    evaluations: list[dict] = field(default_factory=list)  # [{"step": s, "test": scores}]
+    message: str = ""
+
+
+def save_atomic(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def make_optimizer(phase, device: torch.device) -> torch.optim.Optimizer:
+    fused = device.type == "cuda"
+    return torch.optim.Adam(phase.parameters, lr=phase.lr, betas=phase.betas, fused=fused or None,
+                            foreach=None if fused else True)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, device: torch.device, checkpoint: Path | None = None,
+                 progress: bool = True, desc: str = ""):
+        self.config, self.device, self.checkpoint = config, device, checkpoint
+        self.progress, self.desc = progress, desc
+
+    def _autocast(self):
+        if self.device.type == "cuda" and self.config.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def fit(self, method, data: ImageDataset, seed: int, resume: bool = False) -> TrainOutcome:
+        """Train `method` on `data.train_x` (labels unused). Seeding is the caller's job."""
+        method.to(self.device)
+        method.train()
+        if not method.trains_by_gradient:
+            method.fit(to_float(data.train_x))
+            self._save(method, [], 0, [], [])
+            return TrainOutcome("completed", 0)
+
+        cfg = self.config
+        phases = method.phases()
+        optimizers = [make_optimizer(p, self.device) for p in phases]
+        step, losses, evaluations = 0, [], []
+        if resume and self.checkpoint is not None and self.checkpoint.exists():
+            state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+            method.load_state_dict(state["method"])
+            for opt, opt_state in zip(optimizers, state["optimizers"]):
+                opt.load_state_dict(opt_state)
+            set_rng_state(state["rng"])
+            step, losses, evaluations = state["step"], state["losses"], state["evaluations"]
+
+        sampler = BatchSampler(len(data.train_x), cfg.batch_size, seed, self.device)
+        sums: dict[str, torch.Tensor] = {}
+        window = 0
+        status, message = "completed", ""
+        bar = tqdm(total=cfg.steps, initial=step, desc=self.desc, disable=not self.progress or None,
+                   leave=False, dynamic_ncols=True)
+        with StopRequested() as stop, bar:
+            while step < cfg.steps:
+                x = to_float(data.train_x[sampler.indices(step)])
+                for phase, opt in zip(phases, optimizers):
+                    with self._autocast():
+                        out = phase.loss(x)
+                    opt.zero_grad(set_to_none=True)
+                    out["loss"].backward()
+                    opt.step()
+                    for name, value in out.items():
+                        key = f"{phase.name}_loss" if name == "loss" else name
+                        value = value.detach().float()
+                        sums[key] = sums[key] + value if key in sums else value
+                step += 1
+                window += 1
+                bar.update(1)
+
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    means = {k: v.item() / window for k, v in sums.items()}  # the only host sync
+                    losses.append({"step": step, **means})
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+                    bad = [k for k, v in means.items() if not math.isfinite(v)]
+                    if bad:
+                        status = "diverged"
+                        message = f"non-finite {', '.join(bad)} in steps {step - window + 1}-{step}"
+                        break
+                    sums, window = {}, 0
+                if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
+                    scores = evaluate_clustering(method, data, cfg.eval_batch_size)
+                    evaluations.append({"step": step, **scores})
+                if stop:
+                    status, message = "interrupted", f"stopped by signal {stop.signal} at step {step}"
+                    break
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                    self._save(method, optimizers, step, losses, evaluations)
+        if status != "diverged":  # never overwrite a good checkpoint with a NaN model
+            self._save(method, optimizers, step, losses, evaluations)
+        return TrainOutcome(status, step, losses, evaluations, message)
+
+    def _save(self, method, optimizers, step, losses, evaluations) -> None:
+        if self.checkpoint is None:
+            return
+        save_atomic(
+            {
+                "step": step,
+                "method": method.state_dict(),
+                "optimizers": [opt.state_dict() for opt in optimizers],
+                "rng": rng_state(),
+                "losses": losses,
+                "evaluations": evaluations,
+            },
+            self.checkpoint,
+        )

@@ -1,0 +1,158 @@
+"""InfoGAN (Chen et al. 2016), MNIST setting, on the suite's 32x32 input.
+
+Latent: 62-d noise ~ U(-1, 1), c1 ~ Cat(10), c2, c3 ~ U(-1, 1) (as the authors' code,
+`run_mnist_exp.py`). D and Q share a conv trunk (the paper's Table for MNIST:
+conv64-conv128(bn)-fc1024(bn), lrelu 0.2); Q adds fc128(bn) and the code heads.
+Generator: fc1024(bn)-fc(128x8x8)(bn)-deconv64(bn)-deconv1-tanh (8x8 instead of 7x7
+because the input is padded to 32x32).
+
+Losses: standard non-saturating GAN on D's logit. The mutual-information bound is
+lambda_disc * CE(Q_cat(G(z, c)), c1) + lambda_cont * GaussianNLL(Q_cont, c2:3); as in
+the authors' code it is minimised by both phases: D's (D trunk + D head + Q head, on
+detached fakes) and G's. Q's continuous std is fixed at 1 unless `q_learn_std`.
+Learning rates: D 2e-4, G 1e-3, Adam beta1 0.5 (the authors' code).
+
+Clustering of a real image: argmax of Q's categorical head on D's trunk features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.registry import register_method
+from methods.base import CodeSpec, Method, Phase
+from methods.nets import build
+
+
+@register_method("infogan")
+class InfoGAN(Method):
+    """GAN + mutual information with Cat(10) and 2 continuous codes; clusters by Q's Cat head."""
+
+    name = "infogan"
+
+    @dataclass
+    class Config:
+        noise_dim: int = 62
+        n_categories: int = 10
+        n_continuous: int = 2
+        lambda_disc: float = 1.0
+        lambda_cont: float = 1.0
+        lr_d: float = 2e-4
+        lr_g: float = 1e-3
+        beta1: float = 0.5
+        beta2: float = 0.999
+        q_learn_std: bool = False
+
+    # the authors' code: 50 "epochs" x 100 updates at batch 128
+    presets = {"paper": {"steps": 5000, "batch_size": 128}}
+
+    def __init__(self, config: Config, image_shape=(1, 32, 32)):
+        super().__init__(config, image_shape)
+        c, h, w = self.image_shape
+        cfg = config
+        self.code_spec = CodeSpec(cfg.n_categories, cfg.n_continuous, (-1.0, 1.0), cfg.noise_dim)
+        self.trunk = build(
+            ["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu", "flatten", "fc 1024 bn lrelu"],
+            (c, h, w),
+        )
+        self.d_head = nn.Linear(1024, 1)
+        cont_out = cfg.n_continuous * (2 if cfg.q_learn_std else 1)
+        self.q_head = build(["fc 128 bn lrelu", f"fc {cfg.n_categories + cont_out}"], (1024,))
+        base = h // 4
+        self.generator = build(
+            [
+                "fc 1024 bn relu",
+                f"fc {128 * base * base} bn relu",
+                f"reshape 128 {base} {base}",
+                "deconv 64 k4 s2 bn relu",
+                f"deconv {c} k4 s2 tanh",
+            ],
+            (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,),
+        )
+
+    # -- codes and generator ---------------------------------------------------------------
+    @property
+    def n_clusters(self) -> int:
+        return self.config.n_categories
+
+    def _device(self) -> torch.device:
+        return self.d_head.weight.device
+
+    def sample_codes(self, n, generator=None):
+        cfg, dev = self.config, self._device()
+
+        def uniform(*shape):
+            return torch.rand(*shape, generator=generator, device=dev) * 2 - 1
+
+        return {
+            "noise": uniform(n, cfg.noise_dim),
+            "categorical": torch.randint(cfg.n_categories, (n,), generator=generator, device=dev),
+            "continuous": uniform(n, cfg.n_continuous),
+        }
+
+    def generate(self, codes):
+        onehot = F.one_hot(codes["categorical"], self.config.n_categories).float()
+        return self.generator(torch.cat([codes["noise"], onehot, codes["continuous"]], dim=1))
+
+    # -- D / Q ---------------------------------------------------------------------------------
+    def _q(self, features):
+        out = self.q_head(features)
+        k, m = self.config.n_categories, self.config.n_continuous
+        logits, mean = out[:, :k], out[:, k : k + m]
+        if self.config.q_learn_std:
+            var = F.softplus(out[:, k + m :]).square() + 1e-4
+        else:
+            var = torch.ones_like(mean)
+        return logits, mean, var
+
+    def info_losses(self, features, codes) -> dict[str, torch.Tensor]:
+        logits, mean, var = self._q(features)
+        return {
+            "q_disc": F.cross_entropy(logits.float(), codes["categorical"]),
+            "q_cont": F.gaussian_nll_loss(mean.float(), codes["continuous"], var.float()),
+        }
+
+    def _info_total(self, info):
+        return self.config.lambda_disc * info["q_disc"] + self.config.lambda_cont * info["q_cont"]
+
+    def d_loss(self, x):
+        codes = self.sample_codes(len(x))
+        with torch.no_grad():
+            fake = self.generate(codes)
+        real_f, fake_f = self.trunk(x), self.trunk(fake)
+        real_logit, fake_logit = self.d_head(real_f).float(), self.d_head(fake_f).float()
+        gan = F.binary_cross_entropy_with_logits(
+            real_logit, torch.ones_like(real_logit)
+        ) + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
+        info = self.info_losses(fake_f, codes)
+        return {"loss": gan + self._info_total(info), "d_gan": gan}
+
+    def g_loss(self, x):
+        codes = self.sample_codes(len(x))
+        features = self.trunk(self.generate(codes))
+        logit = self.d_head(features).float()
+        gan = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+        info = self.info_losses(features, codes)
+        return {"loss": gan + self._info_total(info), "g_gan": gan, **info}
+
+    def phases(self):
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        d_params = [*self.trunk.parameters(), *self.d_head.parameters(), *self.q_head.parameters()]
+        return [
+            Phase("D", d_params, self.d_loss, cfg.lr_d, betas),
+            Phase("G", list(self.generator.parameters()), self.g_loss, cfg.lr_g, betas),
+        ]
+
+    # -- inference -------------------------------------------------------------------------------
+    def cluster(self, x):
+        logits, _, _ = self._q(self.trunk(x))
+        return logits.argmax(dim=1)
+
+    def embed(self, x):
+        logits, mean, _ = self._q(self.trunk(x))
+        return torch.cat([logits.softmax(dim=1), mean], dim=1)

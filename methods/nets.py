@@ -1,0 +1,92 @@
+"""Networks built from the compact layer specs that the papers' architecture tables use.
+
+A spec is a list of layer strings, each `op [width] [k<kernel>] [s<stride>] [p<pad>]
+[bn] [activation]`, e.g.
+
+    ["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu", "flatten", "fc 1024 bn lrelu"]
+
+ops: conv, deconv (transposed conv), up (bilinear upsampling by s), fc, flatten,
+reshape C H W; activations: relu, lrelu (slope 0.2, or lrelu0.1), tanh, sigmoid.
+`build` infers every layer's input size from the input shape, so one architecture
+table is one spec, not new code.
+"""
+
+from __future__ import annotations
+
+import math
+
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(),
+    "tanh": lambda: nn.Tanh(),
+    "sigmoid": lambda: nn.Sigmoid(),
+}
+
+
+def _activation(token: str) -> nn.Module | None:
+    if token in ACTIVATIONS:
+        return ACTIVATIONS[token]()
+    if token.startswith("lrelu"):
+        slope = float(token[5:]) if len(token) > 5 else 0.2
+        return nn.LeakyReLU(slope)
+    return None
+
+
+def _parse(line: str) -> tuple[str, list[int], dict[str, int], list[str]]:
+    op, *tokens = line.split()
+    numbers, keyed, flags = [], {}, []
+    for t in tokens:
+        if t.isdigit():
+            numbers.append(int(t))
+        elif t[0] in "ksp" and t[1:].isdigit():
+            keyed[t[0]] = int(t[1:])
+        else:
+            flags.append(t)
+    return op, numbers, keyed, flags
+
+
+def build(spec: list[str], in_shape: tuple[int, ...]) -> nn.Sequential:
+    """Build `spec` for inputs of shape `in_shape` (C, H, W) or (F,), batch dim excluded."""
+    shape = tuple(in_shape)
+    layers: list[nn.Module] = []
+    for line in spec:
+        op, numbers, keyed, flags = _parse(line)
+        k, s = keyed.get("k", 3), keyed.get("s", 1)
+        if op == "conv":
+            c, h, w = shape
+            p = keyed.get("p", max((k - s + 1) // 2, 0))
+            layers.append(nn.Conv2d(c, numbers[0], k, s, p))
+            shape = (numbers[0], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1)
+        elif op == "deconv":
+            c, h, w = shape
+            p = keyed.get("p", max((k - s + 1) // 2, 0))
+            layers.append(nn.ConvTranspose2d(c, numbers[0], k, s, p))
+            shape = (numbers[0], (h - 1) * s - 2 * p + k, (w - 1) * s - 2 * p + k)
+        elif op == "up":
+            c, h, w = shape
+            layers.append(nn.Upsample(scale_factor=s, mode="bilinear", align_corners=False))
+            shape = (c, h * s, w * s)
+        elif op == "fc":
+            layers.append(nn.Linear(shape[0], numbers[0]))
+            shape = (numbers[0],)
+        elif op == "flatten":
+            layers.append(nn.Flatten())
+            shape = (math.prod(shape),)
+        elif op == "reshape":
+            if math.prod(numbers) != math.prod(shape):
+                raise ValueError(f"{line!r}: cannot reshape {shape} to {tuple(numbers)}")
+            layers.append(nn.Unflatten(1, tuple(numbers)))
+            shape = tuple(numbers)
+        else:
+            raise ValueError(f"unknown layer op {op!r} in {line!r}")
+        for flag in flags:
+            if flag == "bn":
+                layers.append(nn.BatchNorm2d(shape[0]) if len(shape) == 3 else nn.BatchNorm1d(shape[0]))
+            elif (act := _activation(flag)) is not None:
+                layers.append(act)
+            else:
+                raise ValueError(f"unknown flag {flag!r} in {line!r}")
+    net = nn.Sequential(*layers)
+    net.out_shape = shape
+    return net
