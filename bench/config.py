@@ -30,7 +30,7 @@ class TrainConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     # a few thousand images; minutes on a 2-core CPU; what CI regresses against
-    "smoke": dict(train_size=2048, steps=150, batch_size=64, checkpoint_every=50, log_every=10),
+    "smoke": dict(train_size=4096, steps=500, batch_size=64, checkpoint_every=100, log_every=25),
     # the full training split, short: a sanity check on a GPU
     "quick": dict(steps=2000, eval_every=1000, checkpoint_every=500, log_every=100),
     # full length; each method sets its paper's steps and batch size

@@ -39,9 +39,15 @@ def load_records(results_dir: Path) -> pd.DataFrame:
             rows.append(json.loads(path.read_text()))
         except json.JSONDecodeError as exc:
             raise BenchError(f"{path} is not a valid run record ({exc})") from None
+        rows[-1]["variant"] = variant_label(rows[-1].get("overrides"))
     if not rows:
         return pd.DataFrame()
     return pd.json_normalize(rows, max_level=3)
+
+
+def variant_label(overrides: dict | None) -> str:
+    """'' for a run at the preset's settings, else 'key=value ...' (what --set changed)."""
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted((overrides or {}).items()))
 
 
 def git_commit() -> str:

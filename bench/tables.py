@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bench.claims import CLAIMS
@@ -20,51 +18,52 @@ def mean_std(values: pd.Series, digits: int = 2) -> str:
     return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
 
 
-def _variant(overrides) -> str:
-    if not isinstance(overrides, dict) or not overrides:
-        return ""
-    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(overrides.items()))
-
-
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     """One row per (method, preset, K, overrides): test error % mean ± std over completed
     seeds (Hungarian one-to-one when K <= classes, majority many-to-one when K > classes),
-    NMI, ARI, seed counts, and the claimed error beside it."""
-    rows = []
-    if not records.empty:
-        runs = records[records["dataset"] == dataset].copy()
-        runs["variant"] = runs["overrides"].map(_variant) if "overrides" in runs else ""
-        runs["K"] = runs.get("n_clusters", pd.Series(np.nan, index=runs.index))
-        for (method, preset, variant), group in runs.groupby(["method", "preset", "variant"], sort=True, dropna=False):
-            done = group[group["status"] == "completed"]
-            k = int(done["K"].max()) if not done.empty and done["K"].notna().any() else None
-            many = k is not None and k > 10
-            acc_col = "metrics.test.accuracy_many_to_one" if many else "metrics.test.accuracy"
-            err = 100 * (1 - done[acc_col]) if acc_col in done else pd.Series(dtype=float)
-            claim = CLAIMS[(CLAIMS["method"] == method) & (CLAIMS["K"] == k)] if not variant else CLAIMS.iloc[0:0]
-            rows.append({
-                "method": method + (f" [{variant}]" if variant else ""),
-                "preset": preset,
-                "K": k if k is not None else "—",
-                "mapping": ("many-to-one" if many else "hungarian") if k is not None else "—",
-                "test error %": mean_std(err),
-                "NMI": mean_std(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3),
-                "ARI": mean_std(done.get("metrics.test.ari", pd.Series(dtype=float)), 3),
-                "seeds": len(done),
-                "not completed": _not_completed(group),
-                "claimed error %": _claimed(claim),
-                "claim source": claim["source"].iloc[0] if len(claim) else "",
-            })
-    table = pd.DataFrame(rows)
-    run_methods = set(records["method"]) if not records.empty else set()
-    missing = CLAIMS[~CLAIMS["method"].isin(run_methods)]
-    for _, claim in missing.iterrows():
-        table = pd.concat([table, pd.DataFrame([{
+    NMI, ARI, seed counts, and the claimed error beside it. Claims with no runs stay as
+    "not run" rows, so the table shows what the suite has not reproduced yet."""
+    runs = records[records["dataset"] == dataset] if not records.empty else records
+    rows = [_measured_row(key, group) for key, group in
+            (runs.groupby(["method", "preset", "variant"], sort=True) if not runs.empty else [])]
+    ran = set(runs["method"]) if not runs.empty else set()
+    for _, claim in CLAIMS[~CLAIMS["method"].isin(ran)].iterrows():
+        rows.append({
             "method": claim["method"], "preset": "—", "K": claim["K"], "mapping": "—",
             "test error %": "not run", "NMI": "—", "ARI": "—", "seeds": 0, "not completed": "",
             "claimed error %": _claimed(claim.to_frame().T), "claim source": claim["source"],
-        }])], ignore_index=True)
-    return table
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+COLUMNS = ["method", "preset", "K", "mapping", "test error %", "NMI", "ARI", "seeds",
+           "not completed", "claimed error %", "claim source"]
+
+
+def _measured_row(key, group: pd.DataFrame) -> dict:
+    method, preset, variant = key
+    done = group[group["status"] == "completed"]
+    ks = done["n_clusters"].dropna() if "n_clusters" in done else pd.Series(dtype=float)
+    k = int(ks.max()) if not ks.empty else None
+    n_classes = done["n_classes"].max() if "n_classes" in done else 10
+    many = k is not None and k > n_classes
+    column = "metrics.test.accuracy_many_to_one" if many else "metrics.test.accuracy"
+    errors = 100 * (1 - done[column]) if column in done else pd.Series(dtype=float)
+    # an ablation is not what the paper ran, so it gets no claim beside it
+    claim = CLAIMS[(CLAIMS["method"] == method) & (CLAIMS["K"] == k)] if not variant else CLAIMS.iloc[0:0]
+    return {
+        "method": method + (f" [{variant}]" if variant else ""),
+        "preset": preset,
+        "K": k if k is not None else "—",
+        "mapping": "—" if k is None else ("many-to-one" if many else "hungarian"),
+        "test error %": mean_std(errors),
+        "NMI": mean_std(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3),
+        "ARI": mean_std(done.get("metrics.test.ari", pd.Series(dtype=float)), 3),
+        "seeds": len(done),
+        "not completed": _not_completed(group),
+        "claimed error %": _claimed(claim),
+        "claim source": claim["source"].iloc[0] if len(claim) else "",
+    }
 
 
 def _claimed(claim: pd.DataFrame) -> str:

@@ -1,0 +1,57 @@
+"""The smoke regression: every built-in method at the `smoke` preset, seed 0, on real
+MNIST, on the CPU. `python -m tests.smoke --record` re-records tests/smoke_expectations.json
+(do that only when a change is meant to alter results, and say so in the commit)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from bench.data import default_data_root
+from bench.device import choose_device
+from bench.registry import list_methods
+from bench.runner import plan, run_jobs
+
+EXPECTATIONS = Path(__file__).with_name("smoke_expectations.json")
+METRICS = ("accuracy", "nmi", "ari")
+# Runs are bit-for-bit repeatable on one machine; the tolerance absorbs float differences
+# between CPUs (instruction sets, thread counts), which a 500-step GAN can amplify.
+TOLERANCE = 0.03
+
+
+def run_smoke(method: str, data_root: Path, results: Path, workdir: Path) -> dict:
+    torch.set_num_threads(2)  # CI's core count, so thread-dependent reductions match
+    (job,) = plan([method], [0], "mnist", "smoke", {})
+    (record,) = run_jobs([job], data_root, choose_device("cpu"), results, workdir, progress=False,
+                         echo=lambda line: None)
+    return record
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help=f"write {EXPECTATIONS.name}")
+    parser.add_argument("--data-root", default=None)
+    args = parser.parse_args()
+    import tempfile
+
+    import tests.plugin  # noqa: F401  (so TEST_METHODS are known and skipped)
+
+    expectations = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for method in list_methods():
+            if method in tests.plugin.TEST_METHODS:
+                continue
+            record = run_smoke(method, default_data_root(args.data_root), Path(tmp) / "r", Path(tmp) / "w")
+            test = record["metrics"]["test"]
+            expectations[method] = {m: round(test[m], 4) for m in METRICS}
+            print(method, expectations[method], f"{record['wall_time_s']:.0f}s")
+    if args.record:
+        EXPECTATIONS.write_text(json.dumps(expectations, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {EXPECTATIONS}")
+
+
+if __name__ == "__main__":
+    main()
