@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train and evaluate methods over seeds; write run records")
     run.add_argument("--methods", required=True, help="'all', a glob ('info*') or a comma list")
     run.add_argument("--dataset", default="mnist")
-    run.add_argument("--seeds", type=_seed_list, default=[0], help="a count (5 -> seeds 0..4) or a comma list")
+    run.add_argument("--seeds", type=_seed_list, default=[0], help="a count (5 -> seeds 0..4) or a comma list (3,7; '3,' for seed 3 alone)")
     run.add_argument("--preset", default="smoke", choices=sorted(config_lib.PRESETS))
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a trainer or method setting (repeatable)")

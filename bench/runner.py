@@ -81,7 +81,7 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
         "started_at": _utc_now(),
     }
     checkpoint = Path(workdir) / job.run_id / "checkpoint.pt"
-    start = time.perf_counter()
+    start, prior_seconds = time.perf_counter(), 0.0
     try:
         seed_everything(job.seed)
         run_data = data.subset(job.train.train_size, job.train.test_size).to(device)
@@ -90,13 +90,16 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
         trainer = Trainer(job.train, device, checkpoint, progress, desc=f"{job.method} s{job.seed}")
         outcome = trainer.fit(method, run_data, job.seed, resume=resume)
         record.update(status=outcome.status, steps=outcome.steps, losses=outcome.losses,
-                      evaluations=outcome.evaluations, message=outcome.message)
+                      evaluations=outcome.evaluations, message=outcome.message,
+                      resumed_from_step=outcome.resumed_from)
+        prior_seconds = outcome.prior_seconds
         if outcome.status == "completed":
             record["metrics"] = evaluate_clustering(method, run_data, job.train.eval_batch_size)
     except Exception as exc:  # recorded, and the sweep goes on
         record.update(status="failed", message=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc())
-    record["wall_time_s"] = round(time.perf_counter() - start, 2)
+    # a resumed run's wall time includes the segments before the stop (up to its checkpoint)
+    record["wall_time_s"] = round(prior_seconds + time.perf_counter() - start, 2)
     record["finished_at"] = _utc_now()
     record["checkpoint"] = str(checkpoint) if checkpoint.exists() else None
     write_record(record, results_dir)

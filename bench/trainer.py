@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class TrainOutcome:
     losses: list[dict] = field(default_factory=list)  # [{"step": s, name: window mean}]
     evaluations: list[dict] = field(default_factory=list)  # [{"step": s, "test": scores}]
     message: str = ""
+    resumed_from: int | None = None  # the checkpoint's step, when resumed
+    prior_seconds: float = 0.0  # wall time spent before the resumed segment
 
 
 def save_atomic(obj, path: Path) -> None:
@@ -61,6 +64,7 @@ class Trainer:
         """Train `method` on `data.train_x` (labels unused). Seeding is the caller's job."""
         method.to(self.device)
         method.train()
+        self._started, self._prior = time.perf_counter(), 0.0
         if not method.trains_by_gradient:
             method.fit(to_float(data.train_x))
             self._save(method, [], 0, [], [])
@@ -69,7 +73,7 @@ class Trainer:
         cfg = self.config
         phases = method.phases()
         optimizers = [make_optimizer(p, self.device) for p in phases]
-        step, losses, evaluations = 0, [], []
+        step, losses, evaluations, resumed_from = 0, [], [], None
         if resume and self.checkpoint is not None and self.checkpoint.exists():
             state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
             method.load_state_dict(state["method"])
@@ -77,6 +81,7 @@ class Trainer:
                 opt.load_state_dict(opt_state)
             set_rng_state(state["rng"])
             step, losses, evaluations = state["step"], state["losses"], state["evaluations"]
+            resumed_from, self._prior = step, state["elapsed_s"]
 
         sampler = BatchSampler(len(data.train_x), cfg.batch_size, seed, self.device)
         sums: dict[str, torch.Tensor] = {}
@@ -121,7 +126,7 @@ class Trainer:
                     self._save(method, optimizers, step, losses, evaluations)
         if status != "diverged":  # never overwrite a good checkpoint with a NaN model
             self._save(method, optimizers, step, losses, evaluations)
-        return TrainOutcome(status, step, losses, evaluations, message)
+        return TrainOutcome(status, step, losses, evaluations, message, resumed_from, self._prior)
 
     def _save(self, method, optimizers, step, losses, evaluations) -> None:
         if self.checkpoint is None:
@@ -134,6 +139,7 @@ class Trainer:
                 "rng": rng_state(),
                 "losses": losses,
                 "evaluations": evaluations,
+                "elapsed_s": self._prior + time.perf_counter() - self._started,
             },
             self.checkpoint,
         )

@@ -88,13 +88,16 @@ def test_a_killed_process_resumes_from_its_last_checkpoint_and_records_once(dirs
     assert killed.returncode == -9
     assert not (results / "runs").exists() or not list((results / "runs").glob("*.json"))
     (checkpoint,) = workdir.glob("*/checkpoint.pt")
-    assert torch.load(checkpoint, weights_only=False)["step"] == 4
+    before_kill = torch.load(checkpoint, weights_only=False)
+    assert before_kill["step"] == 4 and before_kill["elapsed_s"] > 0
 
     resumed = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     (record_path,) = (results / "runs").glob("*.json")
     record = json.loads(record_path.read_text())
     assert record["status"] == "completed" and record["steps"] == 12
+    assert record["resumed_from_step"] == 4
+    assert record["wall_time_s"] > before_kill["elapsed_s"]  # the time before the kill is counted
 
     reference, _ = sweep(["toy_infogan"], (tmp_path / "ref", tmp_path / "ref_runs"))
     assert record["metrics"] == reference[0]["metrics"]
