@@ -44,9 +44,9 @@ def save_atomic(obj, path: Path) -> None:
 
 
 def make_optimizer(phase, device: torch.device) -> torch.optim.Optimizer:
-    fused = device.type == "cuda"
-    return torch.optim.Adam(phase.parameters, lr=phase.lr, betas=phase.betas, fused=fused or None,
-                            foreach=None if fused else True)
+    """Adam with the fused CUDA kernel on a GPU, the multi-tensor (foreach) path elsewhere."""
+    speed = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.Adam(phase.parameters, lr=phase.lr, betas=phase.betas, **speed)
 
 
 class Trainer:
@@ -107,7 +107,8 @@ class Trainer:
                 bar.update(1)
 
                 if step % cfg.log_every == 0 or step == cfg.steps:
-                    means = {k: v.item() / window for k, v in sums.items()}  # the only host sync
+                    totals = torch.stack(list(sums.values())).tolist()  # the only host sync
+                    means = {k: total / window for k, total in zip(sums, totals)}
                     losses.append({"step": step, **means})
                     bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
                     bad = [k for k, v in means.items() if not math.isfinite(v)]
