@@ -1,4 +1,4 @@
-"""`bench` command line: list, run, table.
+"""`bench` command line: list, run, table, plot.
 
 Every user-facing failure ends in one line on stderr and a non-zero exit; set
 BENCH_DEBUG=1 to see the traceback of an unexpected error.
@@ -60,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--results-dir", type=Path, default=Path("results"))
     table.add_argument("--dataset", default="mnist")
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
+    plot = sub.add_parser("plot", help="figures from a recorded run's checkpoint")
+    plot.add_argument("kind", choices=["traversals", "reconstructions"],
+                      help="traversals: latent-code grids (generators); reconstructions: Dec(Enc(x)) (autoencoders)")
+    plot.add_argument("--method", required=True)
+    plot.add_argument("--run-id", default=None, help="default: the latest completed run of --method")
+    plot.add_argument("--preset", default=None)
+    plot.add_argument("--seed", type=int, default=None)
+    plot.add_argument("--results-dir", type=Path, default=Path("results"))
+    plot.add_argument("--workdir", type=Path, default=Path("runs"))
+    plot.add_argument("--data-root", default=None, help="for reconstructions: default $BENCH_DATA, else ./data")
+    plot.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/figures")
     return parser
 
 
@@ -117,6 +128,28 @@ def cmd_table(args) -> int:
     return 0
 
 
+def cmd_plot(args) -> int:
+    from bench.data import default_data_root, load_dataset, to_float
+    from bench.figures import reconstruction_grid, traversal_grids
+    from bench.recorded import find_run, load_trained
+    from methods.base import Method
+
+    record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
+    method = load_trained(record, args.workdir)
+    out = args.out or args.results_dir / "figures"
+    if args.kind == "traversals":
+        if method.code_spec is None:
+            raise BenchError(f"{record['method']} has no generator to traverse")
+        paths = traversal_grids(method, out, record["run_id"])
+    else:
+        if type(method).reconstruct is Method.reconstruct:
+            raise BenchError(f"{record['method']} has no decoder to reconstruct with")
+        data = load_dataset(record["dataset"], default_data_root(args.data_root))
+        paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"])]
+    print("written: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def load_plugins() -> None:
     """Modules named in $BENCH_PLUGINS (comma-separated) are imported so they can
     register their own methods and datasets."""
@@ -131,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         load_plugins()
-        return {"list": cmd_list, "run": cmd_run, "table": cmd_table}[args.command](args)
+        commands = {"list": cmd_list, "run": cmd_run, "table": cmd_table, "plot": cmd_plot}
+        return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -86,7 +86,8 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
         seed_everything(job.seed)
         run_data = data.subset(job.train.train_size, job.train.test_size).to(device)
         method = METHODS.create(job.method, job.method_config, image_shape=run_data.image_shape)
-        record.update(n_clusters=method.n_clusters, n_classes=run_data.n_classes)
+        record.update(n_clusters=method.n_clusters, n_classes=run_data.n_classes,
+                      image_shape=list(run_data.image_shape))
         trainer = Trainer(job.train, device, checkpoint, progress, desc=f"{job.method} s{job.seed}")
         outcome = trainer.fit(method, run_data, job.seed, resume=resume)
         record.update(status=outcome.status, steps=outcome.steps, losses=outcome.losses,

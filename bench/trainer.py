@@ -125,6 +125,11 @@ class Trainer:
                     break
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     self._save(method, optimizers, step, losses, evaluations)
+        if status == "completed":
+            with torch.no_grad():
+                method.eval()
+                method.after_training(data.train_x)
+                method.train()
         if status != "diverged":  # never overwrite a good checkpoint with a NaN model
             self._save(method, optimizers, step, losses, evaluations)
         return TrainOutcome(status, step, losses, evaluations, message, resumed_from, self._prior)

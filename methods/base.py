@@ -70,6 +70,10 @@ class Method(nn.Module):
         """Closed-form training on all training images (float, [-1, 1]) for non-gradient methods."""
         raise NotImplementedError
 
+    def after_training(self, train_x: torch.Tensor) -> None:
+        """Called once when gradient training completes, with all training images as uint8
+        (e.g. to fit k-means on the learned representation). Default: nothing."""
+
     # -- inference ----------------------------------------------------------------------
     @property
     def n_clusters(self) -> int:
@@ -82,6 +86,10 @@ class Method(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The representation used for t-SNE and disentanglement metrics, (N, D)."""
         raise NotImplementedError
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Dec(Enc(x)) for autoencoder methods."""
+        raise NotImplementedError(f"{self.name} has no decoder")
 
     def sample_codes(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         raise NotImplementedError(f"{self.name} has no generator")

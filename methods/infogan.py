@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.registry import register_method
+from methods import info_codes
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
 
@@ -60,8 +61,8 @@ class InfoGAN(Method):
             (c, h, w),
         )
         self.d_head = nn.Linear(1024, 1)
-        cont_out = cfg.n_continuous * (2 if cfg.q_learn_std else 1)
-        self.q_head = build(["fc 128 bn lrelu", f"fc {cfg.n_categories + cont_out}"], (1024,))
+        q_out = info_codes.q_outputs(cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
+        self.q_head = build(["fc 128 bn lrelu", f"fc {q_out}"], (1024,))
         base = h // 4
         self.generator = build(
             [
@@ -83,38 +84,20 @@ class InfoGAN(Method):
         return self.d_head.weight.device
 
     def sample_codes(self, n, generator=None):
-        cfg, dev = self.config, self._device()
-
-        def uniform(*shape):
-            return torch.rand(*shape, generator=generator, device=dev) * 2 - 1
-
-        return {
-            "noise": uniform(n, cfg.noise_dim),
-            "categorical": torch.randint(cfg.n_categories, (n,), generator=generator, device=dev),
-            "continuous": uniform(n, cfg.n_continuous),
-        }
+        cfg = self.config
+        return info_codes.sample_codes(n, cfg.noise_dim, cfg.n_categories, cfg.n_continuous,
+                                       self._device(), "uniform", generator)
 
     def generate(self, codes):
-        onehot = F.one_hot(codes["categorical"], self.config.n_categories).float()
-        return self.generator(torch.cat([codes["noise"], onehot, codes["continuous"]], dim=1))
+        return self.generator(info_codes.generator_input(codes, self.config.n_categories))
 
     # -- D / Q ---------------------------------------------------------------------------------
     def _q(self, features):
-        out = self.q_head(features)
-        k, m = self.config.n_categories, self.config.n_continuous
-        logits, mean = out[:, :k], out[:, k : k + m]
-        if self.config.q_learn_std:
-            var = F.softplus(out[:, k + m :]).square() + 1e-4
-        else:
-            var = torch.ones_like(mean)
-        return logits, mean, var
+        cfg = self.config
+        return info_codes.split_q(self.q_head(features), cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
 
     def info_losses(self, features, codes) -> dict[str, torch.Tensor]:
-        logits, mean, var = self._q(features)
-        return {
-            "q_disc": F.cross_entropy(logits.float(), codes["categorical"]),
-            "q_cont": F.gaussian_nll_loss(mean.float(), codes["continuous"], var.float()),
-        }
+        return info_codes.info_losses(*self._q(features), codes)
 
     def _info_total(self, info):
         return self.config.lambda_disc * info["q_disc"] + self.config.lambda_cont * info["q_cont"]

@@ -6,7 +6,8 @@ A spec is a list of layer strings, each `op [width] [k<kernel>] [s<stride>] [p<p
     ["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu", "flatten", "fc 1024 bn lrelu"]
 
 ops: conv, deconv (transposed conv), up (bilinear upsampling by s), fc, flatten,
-reshape C H W; activations: relu, lrelu (slope 0.2, or lrelu0.1), tanh, sigmoid.
+reshape C H W; activations: relu, lrelu (slope 0.2, or lrelu0.1), tanh, sigmoid, which
+may also stand alone on a line (the papers' "r-u4-..." starts with a bare relu).
 `build` infers every layer's input size from the input shape, so one architecture
 table is one spec, not new code.
 """
@@ -73,6 +74,8 @@ def build(spec: list[str], in_shape: tuple[int, ...]) -> nn.Sequential:
         elif op == "flatten":
             layers.append(nn.Flatten())
             shape = (math.prod(shape),)
+        elif _activation(op) is not None or op == "bn":  # a bare activation / batchnorm line
+            flags = [op, *flags]
         elif op == "reshape":
             if math.prod(numbers) != math.prod(shape):
                 raise ValueError(f"{line!r}: cannot reshape {shape} to {tuple(numbers)}")

@@ -16,7 +16,7 @@ def test_unknown_method_is_one_line_listing_the_available_ones():
     out = bench("run", "--methods", "nope")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "bench: error: unknown method 'nope'; available: infogan, kmeans_pixels"
+        "bench: error: unknown method 'nope'; available: ae_kmeans, infoae, infogan, kmeans_pixels, latentgan_ae"
     ]
 
 

@@ -28,3 +28,16 @@ def test_lrelu_slope_and_errors():
         build(["fc 4 swish"], (3,))
     with pytest.raises(ValueError, match="cannot reshape"):
         build(["reshape 3 3 3"], (10,))
+
+
+@pytest.mark.parametrize("name", ["table2_mnist32", "table3_chairs64", "table4_rgb32"])
+def test_latentgan_tables_are_one_spec_each(name):
+    from methods.autoencoder import ARCHITECTURES, ConvAutoencoder
+
+    arch = ARCHITECTURES[name]
+    ae = ConvAutoencoder(arch)
+    x = torch.zeros(2, *arch.image_shape)
+    assert ae.encoder(x).shape == (2, arch.latent)
+    assert ae.decoder(ae.encoder(x)).shape == (2, *arch.image_shape)
+    assert build(arch.generator_spec(), (5,)).out_shape == (arch.latent,)
+    assert build(arch.d_trunk_spec(), (arch.latent,)).out_shape == (arch.d_widths[-1],)

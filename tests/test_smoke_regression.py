@@ -1,5 +1,5 @@
 """Each built-in method, trained at the smoke preset on real MNIST, reproduces the
-metrics recorded in smoke_expectations.json (see tests/smoke.py for the tolerance)."""
+metrics and final losses recorded in smoke_expectations.json (tolerances: tests/smoke.py)."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 
 from bench.registry import list_methods
 from tests.plugin import TEST_METHODS
-from tests.smoke import EXPECTATIONS, METRICS, TOLERANCE, run_smoke
+from tests.smoke import EXPECTATIONS, LOSS_TOLERANCE, METRICS, TOLERANCE, run_smoke
 
 EXPECTED = json.loads(EXPECTATIONS.read_text())
 BUILTIN = [name for name in list_methods() if name not in TEST_METHODS]
@@ -26,4 +26,8 @@ def test_smoke_run_matches_its_recorded_metrics(method, mnist, dirs):
     measured = {m: record["metrics"]["test"][m] for m in METRICS}
     for metric in METRICS:
         assert measured[metric] == pytest.approx(EXPECTED[method][metric], abs=TOLERANCE), (metric, measured)
-    assert measured["accuracy"] > 0.3  # well above chance (0.11): the method learned something
+    final = {k: v for k, v in record["losses"][-1].items() if k != "step"} if record["losses"] else {}
+    expected_losses = EXPECTED[method].get("final_losses", {})
+    assert final.keys() == expected_losses.keys()
+    for name, value in expected_losses.items():
+        assert final[name] == pytest.approx(value, rel=LOSS_TOLERANCE, abs=0.01), (name, final)

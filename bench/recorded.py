@@ -1,0 +1,52 @@
+"""Finding a recorded run and rebuilding its trained model from the checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from bench.config import build
+from bench.errors import BenchError
+from bench.registry import METHODS, load_builtins
+from bench.results import load_records, read_record
+
+
+def find_run(results_dir: Path, method: str, preset: str | None = None, seed: int | None = None,
+             run_id: str | None = None) -> dict:
+    """The named run, else the latest completed run of `method` (optionally of a preset/seed)."""
+    if run_id:
+        record = read_record(results_dir, run_id)
+        if record is None:
+            raise BenchError(f"no run record {run_id!r} under {results_dir}/runs")
+        return record
+    records = load_records(results_dir)
+    if records.empty:
+        raise BenchError(f"no run records under {results_dir}/runs; run `bench run` first")
+    mask = (records["method"] == method) & (records["status"] == "completed")
+    if preset:
+        mask &= records["preset"] == preset
+    if seed is not None:
+        mask &= records["seed"] == seed
+    if not mask.any():
+        wanted = " ".join(f"{k} {v}" for k, v in (("preset", preset), ("seed", seed)) if v is not None)
+        raise BenchError(f"no completed run of {method} {wanted}under {results_dir}/runs".replace("  ", " "))
+    latest = records[mask].sort_values("finished_at").iloc[-1]["run_id"]
+    return read_record(results_dir, latest)
+
+
+def load_trained(record: dict, workdir: Path, device: torch.device | str = "cpu"):
+    """The method of `record`, with the weights of its checkpoint under `workdir`."""
+    load_builtins()
+    cls = METHODS.get(record["method"])
+    checkpoint = Path(workdir) / record["run_id"] / "checkpoint.pt"
+    if not checkpoint.exists():
+        raise BenchError(f"{record['run_id']}: no checkpoint at {checkpoint} (checkpoints stay on the machine "
+                         "that trained; pass --workdir, or rerun the run there)")
+    method = cls(build(cls.Config, record["config"]["method"]), image_shape=tuple(record.get("image_shape", (1, 32, 32))))
+    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    method.load_state_dict(state["method"])
+    return method.to(device).eval()
+
+
+__all__ = ["find_run", "load_trained"]

@@ -1,0 +1,64 @@
+"""Baseline: LatentGAN-AE's autoencoder without the latent GAN, then k-means (k=10) on
+Enc(x) of the training images. The gap to `latentgan_ae` is what the latent GAN adds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from bench.data import to_float
+from bench.registry import register_method
+from methods.autoencoder import ConvAutoencoder, architecture
+from methods.base import Method, Phase
+from methods.kmeans import KMeansHead
+
+
+@register_method("ae_kmeans")
+class AEKMeans(Method):
+    """LatentGAN-AE's conv autoencoder (MSE only), then k-means on its latent codes."""
+
+    name = "ae_kmeans"
+
+    @dataclass
+    class Config:
+        architecture: str = "table2_mnist32"
+        n_clusters: int = 10
+        n_init: int = 10
+        lr: float = 2e-4
+        beta1: float = 0.5
+        beta2: float = 0.9
+        embed_batch_size: int = 2000
+
+    presets = {"paper": {"steps": 50 * 60000 // 128, "batch_size": 128}}
+
+    def __init__(self, config: Config, image_shape=(1, 32, 32)):
+        super().__init__(config, image_shape)
+        arch = architecture(config.architecture, self.image_shape)
+        self.autoencoder = ConvAutoencoder(arch)
+        self.kmeans = KMeansHead(config.n_clusters, arch.latent, config.n_init)
+
+    @property
+    def n_clusters(self) -> int:
+        return self.config.n_clusters
+
+    def ae_loss(self, x):
+        return {"loss": self.autoencoder.reconstruction_loss(x)}
+
+    def phases(self):
+        cfg = self.config
+        return [Phase("AE", list(self.autoencoder.parameters()), self.ae_loss, cfg.lr, (cfg.beta1, cfg.beta2))]
+
+    def after_training(self, train_x):
+        n = self.config.embed_batch_size
+        codes = torch.cat([self.embed(to_float(train_x[i : i + n])) for i in range(0, len(train_x), n)])
+        self.kmeans.fit(codes)
+
+    def reconstruct(self, x):
+        return self.autoencoder.decoder(self.autoencoder.encoder(x))
+
+    def embed(self, x):
+        return self.autoencoder.encoder(x)
+
+    def cluster(self, x):
+        return self.kmeans.assign(self.embed(x))

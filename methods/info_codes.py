@@ -1,0 +1,59 @@
+"""InfoGAN-style latent codes and the variational mutual-information loss on them.
+
+Shared by every method whose generator takes (noise, Cat(K), continuous codes) and
+whose Q network recovers the codes: InfoGAN, LatentGAN-AE, unrolled InfoGAN.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def sample_codes(n: int, noise_dim: int, n_categories: int, n_continuous: int, device,
+                 noise: str = "uniform", generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """noise ~ U(-1, 1) or N(0, I); categorical ~ Cat(K); continuous ~ U(-1, 1)."""
+
+    def uniform(*shape):
+        return torch.rand(*shape, generator=generator, device=device) * 2 - 1
+
+    if noise == "uniform":
+        z = uniform(n, noise_dim)
+    elif noise == "normal":
+        z = torch.randn(n, noise_dim, generator=generator, device=device)
+    else:
+        raise ValueError(f"noise must be 'uniform' or 'normal', got {noise!r}")
+    return {
+        "noise": z,
+        "categorical": torch.randint(n_categories, (n,), generator=generator, device=device),
+        "continuous": uniform(n, n_continuous),
+    }
+
+
+def generator_input(codes: dict[str, torch.Tensor], n_categories: int) -> torch.Tensor:
+    """[noise, one-hot(categorical), continuous], the generator's input vector."""
+    onehot = F.one_hot(codes["categorical"], n_categories).to(codes["noise"].dtype)
+    return torch.cat([codes["noise"], onehot, codes["continuous"]], dim=1)
+
+
+def split_q(out: torch.Tensor, n_categories: int, n_continuous: int, learn_std: bool):
+    """Q's raw output -> (categorical logits, continuous means, continuous variances)."""
+    logits, mean = out[:, :n_categories], out[:, n_categories : n_categories + n_continuous]
+    if learn_std:
+        var = F.softplus(out[:, n_categories + n_continuous :]).square() + 1e-4
+    else:  # fixed unit std: the NLL is half the squared error
+        var = torch.ones_like(mean)
+    return logits, mean, var
+
+
+def q_outputs(n_categories: int, n_continuous: int, learn_std: bool) -> int:
+    return n_categories + n_continuous * (2 if learn_std else 1)
+
+
+def info_losses(logits, mean, var, codes) -> dict[str, torch.Tensor]:
+    """Negative variational MI bound terms: CE on the categorical code, Gaussian NLL on
+    the continuous ones (constant dropped). Computed in fp32 under autocast."""
+    return {
+        "q_disc": F.cross_entropy(logits.float(), codes["categorical"]),
+        "q_cont": F.gaussian_nll_loss(mean.float(), codes["continuous"], var.float()),
+    }

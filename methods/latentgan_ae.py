@@ -1,0 +1,145 @@
+"""LatentGAN-AE (Kalwar, Aich & Dixit; papers/latentgan-autoencoder.txt).
+
+A conv autoencoder trained with pixel MSE (eq. 1), and a GAN in its latent space: G maps
+(P ~ N(0, I) 64-d, c ~ Cat(10), U1, U2 ~ U(-1, 1)) -> a 64-d latent; D tells Enc(x) from
+G(.); Q shares D's trunk and recovers c (cross-entropy, weight lambda_disc = 0.1) and U1,
+U2 (Gaussian NLL with unit std, i.e. regression, weight lambda_cont = 1) (eq. 3).
+Architecture: Table 2 (`architecture` selects Tables 3/4 specs for other image shapes).
+Adam lr 2e-4, betas (0.5, 0.9), batch 128, PyTorch's default init (the paper: DCGAN init
+hurts).
+
+Our reading where the text is silent:
+- The encoder learns from the MSE alone: D sees Enc(x) detached, so the GAN fits G to the
+  autoencoder's latent distribution instead of regularising the encoder (the paper's
+  premise: "G directly learns the latent distribution of the autoencoder").
+- "Noisy labels for D": D's targets are drawn per sample from U(1 - label_noise, 1) for
+  real and U(0, label_noise) for fake latents (label_noise = 0.1); 0 gives hard labels.
+- The MI term is minimised by both D's phase (D trunk + heads, on detached fakes) and G's
+  phase, as in InfoGAN; the paper does not say whether Q's loss reaches D's trunk.
+- The paper gives no training length: `paper` runs 50 epochs at batch 128.
+
+Clustering of a real image: argmax of Q's categorical head on D's trunk features of Enc(x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.registry import register_method
+from methods import info_codes
+from methods.autoencoder import ConvAutoencoder, architecture
+from methods.base import CodeSpec, Method, Phase
+from methods.nets import build
+
+
+@register_method("latentgan_ae")
+class LatentGANAE(Method):
+    """Conv autoencoder + InfoGAN in its 64-d latent space; clusters by Q's Cat head on Enc(x)."""
+
+    name = "latentgan_ae"
+
+    @dataclass
+    class Config:
+        architecture: str = "table2_mnist32"
+        noise_dim: int = 64
+        n_categories: int = 10
+        n_continuous: int = 2
+        lambda_disc: float = 0.1
+        lambda_cont: float = 1.0
+        label_noise: float = 0.1
+        lr: float = 2e-4
+        beta1: float = 0.5
+        beta2: float = 0.9
+        q_learn_std: bool = False
+
+    presets = {"paper": {"steps": 50 * 60000 // 128, "batch_size": 128}}
+
+    def __init__(self, config: Config, image_shape=(1, 32, 32)):
+        super().__init__(config, image_shape)
+        cfg = config
+        arch = architecture(cfg.architecture, self.image_shape)
+        self.code_spec = CodeSpec(cfg.n_categories, cfg.n_continuous, (-1.0, 1.0), cfg.noise_dim)
+        self.autoencoder = ConvAutoencoder(arch)
+        self.trunk = build(arch.d_trunk_spec(), (arch.latent,))
+        width = arch.d_widths[-1]
+        self.d_head = nn.Linear(width, 1)
+        self.q_head = nn.Linear(width, info_codes.q_outputs(cfg.n_categories, cfg.n_continuous, cfg.q_learn_std))
+        self.generator = build(arch.generator_spec(), (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,))
+
+    @property
+    def n_clusters(self) -> int:
+        return self.config.n_categories
+
+    # -- codes -------------------------------------------------------------------------------
+    def sample_codes(self, n, generator=None):
+        cfg = self.config
+        return info_codes.sample_codes(n, cfg.noise_dim, cfg.n_categories, cfg.n_continuous,
+                                       self.d_head.weight.device, "normal", generator)
+
+    def generate_latent(self, codes):
+        return self.generator(info_codes.generator_input(codes, self.config.n_categories))
+
+    def generate(self, codes):
+        return self.autoencoder.decoder(self.generate_latent(codes))
+
+    def reconstruct(self, x):
+        return self.autoencoder.decoder(self.autoencoder.encoder(x))
+
+    # -- losses ------------------------------------------------------------------------------
+    def _q(self, features):
+        cfg = self.config
+        return info_codes.split_q(self.q_head(features), cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
+
+    def _info(self, features, codes):
+        info = info_codes.info_losses(*self._q(features), codes)
+        total = self.config.lambda_disc * info["q_disc"] + self.config.lambda_cont * info["q_cont"]
+        return total, info
+
+    def _targets(self, logit, real: bool):
+        noise = torch.rand_like(logit) * self.config.label_noise
+        return 1 - noise if real else noise
+
+    def ae_loss(self, x):
+        return {"loss": self.autoencoder.reconstruction_loss(x)}
+
+    def d_loss(self, x):
+        codes = self.sample_codes(len(x))
+        with torch.no_grad():
+            real_z = self.autoencoder.encoder(x)
+            fake_z = self.generate_latent(codes)
+        real_f, fake_f = self.trunk(real_z), self.trunk(fake_z)
+        real_logit, fake_logit = self.d_head(real_f).float(), self.d_head(fake_f).float()
+        gan = (F.binary_cross_entropy_with_logits(real_logit, self._targets(real_logit, True))
+               + F.binary_cross_entropy_with_logits(fake_logit, self._targets(fake_logit, False)))
+        info_total, _ = self._info(fake_f, codes)
+        return {"loss": gan + info_total, "d_gan": gan}
+
+    def g_loss(self, x):
+        codes = self.sample_codes(len(x))
+        features = self.trunk(self.generate_latent(codes))
+        logit = self.d_head(features).float()
+        gan = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+        info_total, info = self._info(features, codes)
+        return {"loss": gan + info_total, "g_gan": gan, **info}
+
+    def phases(self):
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        d_params = [*self.trunk.parameters(), *self.d_head.parameters(), *self.q_head.parameters()]
+        return [
+            Phase("AE", list(self.autoencoder.parameters()), self.ae_loss, cfg.lr, betas),
+            Phase("D", d_params, self.d_loss, cfg.lr, betas),
+            Phase("G", list(self.generator.parameters()), self.g_loss, cfg.lr, betas),
+        ]
+
+    # -- inference -----------------------------------------------------------------------------
+    def cluster(self, x):
+        logits, _, _ = self._q(self.trunk(self.autoencoder.encoder(x)))
+        return logits.argmax(dim=1)
+
+    def embed(self, x):
+        return self.autoencoder.encoder(x)
