@@ -29,8 +29,8 @@ def find_run(results_dir: Path, method: str, preset: str | None = None, seed: in
     if seed is not None:
         mask &= records["seed"] == seed
     if not mask.any():
-        wanted = " ".join(f"{k} {v}" for k, v in (("preset", preset), ("seed", seed)) if v is not None)
-        raise BenchError(f"no completed run of {method} {wanted}under {results_dir}/runs".replace("  ", " "))
+        which = [method] + [f"{k} {v}" for k, v in (("preset", preset), ("seed", seed)) if v is not None]
+        raise BenchError(f"no completed run of {' '.join(which)} under {results_dir}/runs")
     latest = records[mask].sort_values("finished_at").iloc[-1]["run_id"]
     return read_record(results_dir, latest)
 

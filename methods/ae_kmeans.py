@@ -55,7 +55,7 @@ class AEKMeans(Method):
         self.kmeans.fit(codes)
 
     def reconstruct(self, x):
-        return self.autoencoder.decoder(self.autoencoder.encoder(x))
+        return self.autoencoder(x)
 
     def embed(self, x):
         return self.autoencoder.encoder(x)

@@ -72,5 +72,9 @@ class ConvAutoencoder(nn.Module):
         self.decoder = build(arch.decoder_spec(), (arch.latent,))
         assert self.decoder.out_shape == arch.image_shape, (self.decoder.out_shape, arch.image_shape)
 
+    def forward(self, x):
+        """Dec(Enc(x))."""
+        return self.decoder(self.encoder(x))
+
     def reconstruction_loss(self, x):
-        return F.mse_loss(self.decoder(self.encoder(x)).float(), x)
+        return F.mse_loss(self(x).float(), x)

@@ -87,7 +87,7 @@ class LatentGANAE(Method):
         return self.autoencoder.decoder(self.generate_latent(codes))
 
     def reconstruct(self, x):
-        return self.autoencoder.decoder(self.autoencoder.encoder(x))
+        return self.autoencoder(x)
 
     # -- losses ------------------------------------------------------------------------------
     def _q(self, features):
