@@ -19,7 +19,7 @@ def mean_std(values: pd.Series, digits: int = 2) -> str:
 
 
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
-    """One row per (method, preset, K, overrides): test error % mean ± std over completed
+    """One row per (method, preset, --set overrides): test error % mean ± std over completed
     seeds (Hungarian one-to-one when K <= classes, majority many-to-one when K > classes),
     NMI, ARI, seed counts, and the claimed error beside it. Claims with no runs stay as
     "not run" rows, so the table shows what the suite has not reproduced yet."""
