@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.claims import CLAIMS
+from bench.registry import METHODS, load_builtins
 
 
 def mean_std(values: pd.Series, digits: int = 2) -> str:
@@ -26,8 +27,10 @@ def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFr
     runs = records[records["dataset"] == dataset] if not records.empty else records
     rows = [_measured_row(key, group) for key, group in
             (runs.groupby(["method", "preset", "variant"], sort=True) if not runs.empty else [])]
-    ran = set(runs["method"]) if not runs.empty else set()
-    for _, claim in CLAIMS[~CLAIMS["method"].isin(ran)].iterrows():
+    matched = {(row["method"].split(" [")[0], row["K"]) for row in rows if row["claim source"]}
+    for _, claim in CLAIMS.iterrows():
+        if (claim["method"], claim["K"]) in matched:
+            continue
         rows.append({
             "method": claim["method"], "preset": "—", "K": claim["K"], "mapping": "—",
             "test error %": "not run", "NMI": "—", "ARI": "—", "seeds": 0, "not completed": "",
@@ -49,8 +52,10 @@ def _measured_row(key, group: pd.DataFrame) -> dict:
     many = k is not None and k > n_classes
     column = "metrics.test.accuracy_many_to_one" if many else "metrics.test.accuracy"
     errors = 100 * (1 - done[column]) if column in done else pd.Series(dtype=float)
-    # an ablation is not what the paper ran, so it gets no claim beside it
-    claim = CLAIMS[(CLAIMS["method"] == method) & (CLAIMS["K"] == k)] if not variant else CLAIMS.iloc[0:0]
+    # an ablation is not what the paper ran, so it gets no claim beside it; a run that
+    # changes only what the paper itself varies (e.g. AAE's K) does
+    paper_protocol = set(_overridden(group)) <= set(protocol_keys(method))
+    claim = CLAIMS[(CLAIMS["method"] == method) & (CLAIMS["K"] == k)] if paper_protocol else CLAIMS.iloc[0:0]
     return {
         "method": method + (f" [{variant}]" if variant else ""),
         "preset": preset,
@@ -64,6 +69,17 @@ def _measured_row(key, group: pd.DataFrame) -> dict:
         "claimed error %": _claimed(claim),
         "claim source": claim["source"].iloc[0] if len(claim) else "",
     }
+
+
+def _overridden(group: pd.DataFrame) -> list[str]:
+    """The --set keys any run of this group changed."""
+    return [c.split(".", 1)[1] for c in group.columns
+            if c.startswith("overrides.") and group[c].notna().any()]
+
+
+def protocol_keys(method: str) -> tuple[str, ...]:
+    load_builtins()
+    return METHODS.get(method).protocol_keys if method in METHODS.names() else ()
 
 
 def _claimed(claim: pd.DataFrame) -> str:

@@ -73,6 +73,7 @@ class Trainer:
         cfg = self.config
         phases = method.phases()
         optimizers = [make_optimizer(p, self.device) for p in phases]
+        method.bind_optimizers({p.name: opt for p, opt in zip(phases, optimizers)})
         step, losses, evaluations, resumed_from = 0, [], [], None
         if resume and self.checkpoint is not None and self.checkpoint.exists():
             state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)

@@ -50,6 +50,9 @@ class Method(nn.Module):
     Config: ClassVar[type] = EmptyConfig
     # per-preset refinements of trainer settings or method config, e.g. the paper's step count
     presets: ClassVar[dict[str, dict]] = {}
+    # settings the paper itself varies (cluster count K, unroll steps): a run that changes
+    # only these is still the paper's protocol, so tables put the paper's claim beside it
+    protocol_keys: ClassVar[tuple[str, ...]] = ()
     code_spec: CodeSpec | None = None
 
     def __init__(self, config, image_shape: tuple[int, int, int] = (1, 32, 32)):
@@ -65,6 +68,11 @@ class Method(nn.Module):
     def phases(self) -> list[Phase]:
         """The optimisation phases of one training step, in order. Called once."""
         raise NotImplementedError
+
+    def bind_optimizers(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
+        """Called by the trainer with its optimizer per phase name, once they exist, for
+        losses that read optimizer state (an unrolled GAN continues D's Adam). Default:
+        nothing."""
 
     def fit(self, train_x: torch.Tensor) -> None:
         """Closed-form training on all training images (float, [-1, 1]) for non-gradient methods."""
