@@ -10,6 +10,11 @@ import torch
 import torch.nn.functional as F
 
 
+def fp32(t: torch.Tensor) -> torch.Tensor:
+    """Losses in at least fp32: upcasts bf16 activations under autocast, keeps float64."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
 def sample_codes(n: int, noise_dim: int, n_categories: int, n_continuous: int, device,
                  noise: str = "uniform", generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """noise ~ U(-1, 1) or N(0, I); categorical ~ Cat(K); continuous ~ U(-1, 1)."""
@@ -53,7 +58,7 @@ def q_outputs(n_categories: int, n_continuous: int, learn_std: bool) -> int:
 def info_losses(logits, mean, var, codes) -> dict[str, torch.Tensor]:
     """Negative variational MI bound terms: CE on the categorical code, Gaussian NLL on
     the continuous ones (constant dropped). Computed in fp32 under autocast."""
-    return {
-        "q_disc": F.cross_entropy(logits.float(), codes["categorical"]),
-        "q_cont": F.gaussian_nll_loss(mean.float(), codes["continuous"], var.float()),
-    }
+    losses = {"q_disc": F.cross_entropy(fp32(logits), codes["categorical"])}
+    if mean.shape[1]:  # with no continuous codes the NLL would be a mean over nothing (NaN)
+        losses["q_cont"] = F.gaussian_nll_loss(fp32(mean), codes["continuous"], fp32(var))
+    return losses

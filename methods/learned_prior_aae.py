@@ -1,0 +1,275 @@
+"""Learned-prior AAE (Wang, Ko & Peng, "Learning Priors for Adversarial Autoencoders";
+papers/learned-priors-aae.txt), unsupervised setting, on the suite's 1x32x32 input.
+
+An adversarial autoencoder whose prior is learned: a code generator CG maps a simple
+prior to the 64-d code space, z_c = CG(z, s) with z ~ N(0, I) (`noise_dim`) and, in the
+unsupervised setting, s ~ Cat(K) (K = `n_categories` = 10), one-hot (Figure 2b). Networks:
+
+- Enc / Dec: the suite's conv autoencoder with a 64-d latent (`ConvAutoencoder`,
+  LatentGAN-AE's Table 2 spec). The paper uses a ResNet autoencoder with a 64-d latent
+  and gives no layers; only the latent size is the paper's.
+- CG: MLP [z, one-hot(s), c] -> fc 512 relu -> fc 512 relu -> fc 64 (`cg_hidden`; the
+  paper gives no layers).
+- D_C, the latent discriminator: MLP 64 -> fc 512 lrelu -> fc 512 lrelu -> fc 1
+  (`dc_hidden`); CG's codes are "real" (the prior), Enc(x) is "fake" (eq. 2).
+- D_I, the image discriminator: InfoGAN's MNIST trunk, conv64 k4 s2 lrelu -> conv128 k4
+  s2 bn lrelu -> fc1024 bn lrelu, a linear real/fake head (eq. 1), and InfoGAN's Q head
+  (fc128 bn lrelu -> code outputs) on the fc1024 features.
+
+Losses (all adversarial terms binary cross-entropy on logits; the generator-side ones in
+the usual non-saturating form):
+
+- Eq. (1), in data space: D_I tells x from dec(CG(z, s)).
+- Eq. (2), in code space: D_C tells CG(z, s) from Enc(x); Enc fools D_C.
+- Mutual information I(s; dec(z_c)) (InfoGAN): lambda_info * CE(Q(D_I(dec(z_c))), s),
+  plus lambda_cont * Gaussian NLL (unit std) on continuous codes when `n_continuous` > 0
+  (the paper mentions only s: default 0 continuous codes).
+- Reconstruction, the learned similarity metric of Larsen et al. (2015): the mean
+  squared error between D_I's features of x and of dec(enc(x)) at the output of D_I's
+  last conv block (conv128 + BN + lrelu, 128x8x8; Larsen et al. also take a late conv
+  layer of the discriminator), plus `pixel_weight` * pixel MSE (default 0: the paper
+  replaces the pixel loss because it blurs the decoder). x and dec(enc(x)) go through
+  D_I as one batch, so D_I's batch norm normalises both with the same statistics
+  (this pass, in training mode, also moves D_I's running statistics).
+
+Training (Figure 1): the paper alternates a "prior improvement" phase (update CG on
+eq. 1, encoder fixed) and a "regular AAE" phase (CG fixed, update Enc/Dec as an AAE)
+"until convergence", with no schedule. Here one training step alternates the two once,
+as four trainer phases in order:
+
+  "DI":    D_I + Q: x -> real, dec(CG(z, s)) (detached) -> fake, + MI on the fakes
+           (as InfoGAN, Q's loss is minimised by both D_I's and the generator's phase).
+  "prior": CG + Dec ("the decoder will be updated in both phases"): fool D_I with
+           dec(CG(z, s)) + MI. The encoder takes no part.
+  "DC":    D_C: CG(z, s) (detached) -> real, Enc(x) (detached) -> fake.
+  "AAE":   Enc + Dec: feature reconstruction + lambda_adv * (Enc(x) fools D_C). CG fixed.
+
+D_C and D_I learn only as discriminators: the reconstruction's gradient passes through
+D_I to the decoder and encoder but never updates D_I, and D_I does not see
+reconstructions (eq. 1 has only generated images).
+
+Fixed-prior baseline ("AAE + learned similarity metric + fixed prior", `prior="fixed"`):
+the paper says only that the fixed prior "regularizes the encoder output without being
+transformed by the code generator". Our reading: there is no CG; the prior code is the
+fixed map [one-hot(s), c, z] with z ~ N(0, I) of 64 - K - n_continuous dims (so
+`noise_dim` is ignored), so s still conditions generation, D_C still sees a 10-mode
+prior and Q still has s to recover. The "prior" phase then updates only the decoder.
+Everything else is identical, so `--set prior=fixed` gives the baseline.
+
+Optimisation (not in the paper): Adam, lr 2e-4, betas (0.5, 0.999) for every phase
+(DCGAN / InfoGAN defaults); PyTorch's default init. The paper gives no batch size or
+length: `paper` runs 50 epochs of the 60k MNIST images at batch 128.
+
+Clustering of a real image: argmax of Q's categorical head on D_I's trunk features of x.
+Embedding: Enc(x) (64-d). Reconstruction: Dec(Enc(x)). Generation: Dec(prior code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bench.errors import BenchError
+from bench.registry import register_method
+from methods import info_codes
+from methods.autoencoder import ConvAutoencoder, architecture
+from methods.base import CodeSpec, Method, Phase
+from methods.nets import build
+
+PRIORS = ("learned", "fixed")
+
+
+def _bce(logit: torch.Tensor, real: bool) -> torch.Tensor:
+    logit = info_codes.fp32(logit)
+    target = torch.ones_like(logit) if real else torch.zeros_like(logit)
+    return F.binary_cross_entropy_with_logits(logit, target)
+
+
+@register_method("learned_prior_aae")
+class LearnedPriorAAE(Method):
+    """AAE whose prior is a learned code generator CG(z, s); clusters by Q's Cat head on D_I(x)."""
+
+    name = "learned_prior_aae"
+
+    @dataclass
+    class Config:
+        prior: str = "learned"  # "learned": CG(z, s); "fixed": [one-hot(s), c, z], the baseline
+        architecture: str = "table2_mnist32"
+        noise_dim: int = 64  # CG's noise z (learned prior only)
+        n_categories: int = 10
+        n_continuous: int = 0
+        cg_hidden: int = 512
+        dc_hidden: int = 512
+        lambda_info: float = 1.0  # CE on s
+        lambda_cont: float = 1.0  # Gaussian NLL on continuous codes (when n_continuous > 0)
+        lambda_adv: float = 1.0  # the encoder's adversarial loss against D_C
+        feature_weight: float = 1.0  # the learned-similarity (D_I feature) reconstruction
+        pixel_weight: float = 0.0  # optional pixel MSE reconstruction term
+        lr: float = 2e-4
+        beta1: float = 0.5
+        beta2: float = 0.999
+
+    # the setting the paper itself varies: learned prior vs the fixed-prior baseline
+    protocol_keys = ("prior",)
+    # smoke: 100 steps, ~1.4 s each on one core of the 2-core CI CPU (D_I and the autoencoder
+    # both run in most phases); paper: no length given, 50 epochs at batch 128
+    presets = {
+        "smoke": {"steps": 100},
+        "paper": {"steps": 50 * 60000 // 128, "batch_size": 128},
+    }
+
+    def __init__(self, config: Config, image_shape=(1, 32, 32)):
+        super().__init__(config, image_shape)
+        cfg = config
+        if cfg.prior not in PRIORS:
+            raise BenchError(f"prior must be one of {PRIORS}, got {cfg.prior!r}")
+        arch = architecture(cfg.architecture, self.image_shape)
+        self.latent = arch.latent
+        if cfg.prior == "fixed":
+            noise = arch.latent - cfg.n_categories - cfg.n_continuous
+            if noise < 0:
+                raise BenchError(
+                    f"prior=fixed needs n_categories + n_continuous <= {arch.latent}, "
+                    f"got {cfg.n_categories} + {cfg.n_continuous}"
+                )
+        else:
+            noise = cfg.noise_dim
+        self.code_spec = CodeSpec(cfg.n_categories, cfg.n_continuous, (-1.0, 1.0), noise)
+        self.autoencoder = ConvAutoencoder(arch)
+        self.code_generator = (
+            build([f"fc {cfg.cg_hidden} relu", f"fc {cfg.cg_hidden} relu", f"fc {arch.latent}"],
+                  (noise + cfg.n_categories + cfg.n_continuous,))
+            if cfg.prior == "learned" else None
+        )
+        self.code_discriminator = build([f"fc {cfg.dc_hidden} lrelu", f"fc {cfg.dc_hidden} lrelu", "fc 1"],
+                                        (arch.latent,))
+        c, h, w = self.image_shape
+        self.di_conv = build(["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu"], (c, h, w))
+        self.di_fc = build(["flatten", "fc 1024 bn lrelu"], self.di_conv.out_shape)
+        self.di_head = nn.Linear(1024, 1)
+        q_out = info_codes.q_outputs(cfg.n_categories, cfg.n_continuous, False)
+        self.q_head = build(["fc 128 bn lrelu", f"fc {q_out}"], (1024,))
+
+    @property
+    def n_clusters(self) -> int:
+        return self.config.n_categories
+
+    def _device(self) -> torch.device:
+        return self.di_head.weight.device
+
+    # -- codes and generator ---------------------------------------------------------------
+    def sample_codes(self, n, generator=None):
+        cfg = self.config
+        return info_codes.sample_codes(n, self.code_spec.noise, cfg.n_categories, cfg.n_continuous,
+                                       self._device(), "normal", generator)
+
+    def prior_code(self, codes) -> torch.Tensor:
+        """z_c: CG(z, s) for the learned prior, [one-hot(s), c, z] for the fixed one."""
+        if self.code_generator is not None:
+            return self.code_generator(info_codes.generator_input(codes, self.config.n_categories))
+        onehot = F.one_hot(codes["categorical"], self.config.n_categories).to(codes["noise"].dtype)
+        return torch.cat([onehot, codes["continuous"], codes["noise"]], dim=1)
+
+    def generate(self, codes):
+        return self.autoencoder.decoder(self.prior_code(codes))
+
+    def reconstruct(self, x):
+        return self.autoencoder(x)
+
+    # -- D_I / Q -----------------------------------------------------------------------------
+    def image_features(self, x) -> torch.Tensor:
+        """D_I's last conv block: the learned similarity metric's feature space."""
+        return self.di_conv(x)
+
+    def _di(self, x):
+        """D_I(x) -> (real/fake logit, trunk features for Q)."""
+        features = self.di_fc(self.image_features(x))
+        return self.di_head(features), features
+
+    def _q(self, features):
+        cfg = self.config
+        return info_codes.split_q(self.q_head(features), cfg.n_categories, cfg.n_continuous, False)
+
+    def _info(self, features, codes):
+        cfg = self.config
+        info = info_codes.info_losses(*self._q(features), codes)
+        total = cfg.lambda_info * info["q_disc"]
+        if "q_cont" in info:
+            total = total + cfg.lambda_cont * info["q_cont"]
+        return total, info
+
+    # -- losses ------------------------------------------------------------------------------
+    def di_loss(self, x):
+        """Eq. (1) for D_I, plus the MI bound for Q on the generated images."""
+        codes = self.sample_codes(len(x))
+        with torch.no_grad():
+            fake = self.generate(codes)
+        real_logit, _ = self._di(x)
+        fake_logit, fake_f = self._di(fake)
+        gan = _bce(real_logit, True) + _bce(fake_logit, False)
+        info_total, _ = self._info(fake_f, codes)
+        return {"loss": gan + info_total, "di_gan": gan}
+
+    def prior_loss(self, x):
+        """Prior improvement: CG and Dec fool D_I (eq. 1, non-saturating) + MI."""
+        codes = self.sample_codes(len(x))
+        logit, features = self._di(self.generate(codes))
+        gan = _bce(logit, True)
+        info_total, info = self._info(features, codes)
+        return {"loss": gan + info_total, "prior_gan": gan, **info}
+
+    def dc_loss(self, x):
+        """Eq. (2) for D_C: prior codes are real, Enc(x) is fake."""
+        with torch.no_grad():
+            prior = self.prior_code(self.sample_codes(len(x)))
+            encoded = self.autoencoder.encoder(x)
+        dc_real = _bce(self.code_discriminator(prior), True)
+        dc_fake = _bce(self.code_discriminator(encoded), False)
+        return {"loss": dc_real + dc_fake, "dc_real": dc_real, "dc_fake": dc_fake}
+
+    def reconstruction_terms(self, x) -> dict[str, torch.Tensor]:
+        """Learned-similarity reconstruction error of x and the pixel MSE, from Enc(x)."""
+        z = self.autoencoder.encoder(x)
+        recon = self.autoencoder.decoder(z)
+        features = info_codes.fp32(self.image_features(torch.cat([x, recon])))
+        real_f, recon_f = features[: len(x)], features[len(x):]
+        return {
+            "z": z,
+            "recon_feature": F.mse_loss(recon_f, real_f),
+            "recon_pixel": F.mse_loss(info_codes.fp32(recon), x),
+        }
+
+    def aae_loss(self, x):
+        """Regular AAE phase: Enc + Dec minimise the feature reconstruction and fool D_C."""
+        cfg = self.config
+        terms = self.reconstruction_terms(x)
+        enc_adv = _bce(self.code_discriminator(terms.pop("z")), True)
+        loss = (cfg.feature_weight * terms["recon_feature"] + cfg.pixel_weight * terms["recon_pixel"]
+                + cfg.lambda_adv * enc_adv)
+        return {"loss": loss, **terms, "enc_adv": enc_adv}
+
+    def phases(self):
+        cfg = self.config
+        betas = (cfg.beta1, cfg.beta2)
+        di_params = [*self.di_conv.parameters(), *self.di_fc.parameters(), *self.di_head.parameters(),
+                     *self.q_head.parameters()]
+        decoder = list(self.autoencoder.decoder.parameters())
+        cg = list(self.code_generator.parameters()) if self.code_generator is not None else []
+        return [
+            Phase("DI", di_params, self.di_loss, cfg.lr, betas),
+            Phase("prior", [*cg, *decoder], self.prior_loss, cfg.lr, betas),
+            Phase("DC", list(self.code_discriminator.parameters()), self.dc_loss, cfg.lr, betas),
+            Phase("AAE", list(self.autoencoder.parameters()), self.aae_loss, cfg.lr, betas),
+        ]
+
+    # -- inference -----------------------------------------------------------------------------
+    def cluster(self, x):
+        _, features = self._di(x)
+        logits, _, _ = self._q(features)
+        return logits.argmax(dim=1)
+
+    def embed(self, x):
+        return self.autoencoder.encoder(x)
