@@ -1,3 +1,3 @@
 """Method adapters. Importing this package registers every built-in method."""
 
-from methods import aae, ae_kmeans, infoae, infogan, kmeans_pixels, latentgan_ae, learned_prior_aae  # noqa: F401
+from methods import aae, ae_kmeans, infoae, infogan, kmeans_pixels, latentgan_ae, learned_prior_aae, unrolled_infogan  # noqa: F401

@@ -107,7 +107,7 @@ class InfoGAN(Method):
         with torch.no_grad():
             fake = self.generate(codes)
         real_f, fake_f = self.trunk(x), self.trunk(fake)
-        real_logit, fake_logit = self.d_head(real_f).float(), self.d_head(fake_f).float()
+        real_logit, fake_logit = info_codes.fp32(self.d_head(real_f)), info_codes.fp32(self.d_head(fake_f))
         gan = F.binary_cross_entropy_with_logits(
             real_logit, torch.ones_like(real_logit)
         ) + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
@@ -117,7 +117,7 @@ class InfoGAN(Method):
     def g_loss(self, x):
         codes = self.sample_codes(len(x))
         features = self.trunk(self.generate(codes))
-        logit = self.d_head(features).float()
+        logit = info_codes.fp32(self.d_head(features))
         gan = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
         info = self.info_losses(features, codes)
         return {"loss": gan + self._info_total(info), "g_gan": gan, **info}
