@@ -20,3 +20,11 @@ CLAIMS = pd.DataFrame(
     ],
     columns=["method", "K", "claimed_mean", "claimed_std", "source"],
 )
+
+# Unrolled InfoGAN's final Q losses per unroll steps K (papers/unrolled-infogan.txt, the
+# table under Fig. 12). The paper does not define the losses' exact form or scale.
+QLOSS_CLAIMS = pd.DataFrame(
+    [(0, 0.14, 0.02), (5, 0.076, 0.006), (7, 0.072, 0.0015), (10, 0.012, 0.0006)],
+    columns=["K", "continuous", "discrete"],
+)
+QLOSS_SOURCE = "papers/unrolled-infogan.txt"

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="continue from checkpoints; skip runs already recorded as completed")
     run.add_argument("--no-progress", action="store_true")
 
-    table = sub.add_parser("table", help="the clustering table from the run records")
+    table = sub.add_parser("table", help="a paper-shaped table from the run records")
+    table.add_argument("--kind", choices=("clustering", "qloss"), default="clustering",
+                       help="clustering: test error vs claims; qloss: unrolled InfoGAN's final Q losses per K")
     table.add_argument("--results-dir", type=Path, default=Path("results"))
     table.add_argument("--dataset", default="mnist")
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
@@ -118,12 +120,14 @@ def cmd_run(args) -> int:
 
 
 def cmd_table(args) -> int:
+    from bench.qloss_table import qloss_table
     from bench.results import load_records
     from bench.tables import clustering_table, to_markdown, write_table
 
-    table = clustering_table(load_records(args.results_dir), args.dataset)
+    build = {"clustering": clustering_table, "qloss": qloss_table}[args.kind]
+    table = build(load_records(args.results_dir), args.dataset)
     print(to_markdown(table))
-    paths = write_table(table, args.out or args.results_dir / "tables", f"clustering_{args.dataset}")
+    paths = write_table(table, args.out or args.results_dir / "tables", f"{args.kind}_{args.dataset}")
     print("\nwritten: " + ", ".join(str(p) for p in paths))
     return 0
 
