@@ -6,6 +6,10 @@ import sys
 import pytest
 
 from bench.cli import main
+from bench.registry import list_methods
+from tests.plugin import TEST_METHODS
+
+BUILTIN = [name for name in list_methods() if name not in TEST_METHODS]
 
 
 def bench(*args):
@@ -16,7 +20,7 @@ def test_unknown_method_is_one_line_listing_the_available_ones():
     out = bench("run", "--methods", "nope")
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "bench: error: unknown method 'nope'; available: ae_kmeans, infoae, infogan, kmeans_pixels, latentgan_ae"
+        f"bench: error: unknown method 'nope'; available: {', '.join(BUILTIN)}"
     ]
 
 
