@@ -27,4 +27,3 @@ QLOSS_CLAIMS = pd.DataFrame(
     [(0, 0.14, 0.02), (5, 0.076, 0.006), (7, 0.072, 0.0015), (10, 0.012, 0.0006)],
     columns=["K", "continuous", "discrete"],
 )
-QLOSS_SOURCE = "papers/unrolled-infogan.txt"

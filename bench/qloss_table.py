@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.claims import QLOSS_CLAIMS, QLOSS_SOURCE
-from bench.tables import mean_std
+from bench.claims import QLOSS_CLAIMS
+from bench.tables import mean_std, not_completed
 
 METHOD = "unrolled_infogan"
 COLUMNS = ["K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
@@ -54,13 +54,12 @@ def _final(losses, name: str) -> float:
 def _row(k: int, preset: str, other: str, group: pd.DataFrame) -> dict:
     done = group[group["status"] == "completed"]
     claim = QLOSS_CLAIMS[QLOSS_CLAIMS["K"] == k] if not other else QLOSS_CLAIMS.iloc[0:0]
-    counts = group.loc[group["status"] != "completed", "status"].value_counts()
     return {
         "K": k, "preset": preset, "other settings": other,
         "Q loss continuous": mean_std(done["losses"].apply(_final, name="q_cont"), 4),
         "Q loss discrete": mean_std(done["losses"].apply(_final, name="q_disc"), 4),
         "seeds": len(done),
-        "not completed": ", ".join(f"{n} {status}" for status, n in counts.items()),
+        "not completed": not_completed(group),
         "claimed continuous": f"{claim['continuous'].iloc[0]:g}" if len(claim) else "—",
         "claimed discrete": f"{claim['discrete'].iloc[0]:g}" if len(claim) else "—",
     }

@@ -65,7 +65,7 @@ def _measured_row(key, group: pd.DataFrame) -> dict:
         "NMI": mean_std(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3),
         "ARI": mean_std(done.get("metrics.test.ari", pd.Series(dtype=float)), 3),
         "seeds": len(done),
-        "not completed": _not_completed(group),
+        "not completed": not_completed(group),
         "claimed error %": _claimed(claim),
         "claim source": claim["source"].iloc[0] if len(claim) else "",
     }
@@ -89,7 +89,8 @@ def _claimed(claim: pd.DataFrame) -> str:
     return f"{mean:g}" if pd.isna(std) else f"{mean:g} ± {std:g}"
 
 
-def _not_completed(group: pd.DataFrame) -> str:
+def not_completed(group: pd.DataFrame) -> str:
+    """e.g. '1 diverged, 1 failed': the runs of a group that did not complete."""
     counts = group.loc[group["status"] != "completed", "status"].value_counts()
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 

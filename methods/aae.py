@@ -63,11 +63,6 @@ from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
 
 
-def _bce(logit: torch.Tensor, real: bool) -> torch.Tensor:
-    logit = logit.float()
-    return F.binary_cross_entropy_with_logits(logit, torch.full_like(logit, float(real)))
-
-
 @register_method("aae")
 class AAE(Method):
     """Autoencoder whose codes are matched to Cat(K) x N(0, I) adversarially; clusters by argmax y."""
@@ -136,7 +131,7 @@ class AAE(Method):
     def _adversarial(self, net, code, real: bool) -> torch.Tensor:
         """BCE of discriminator `net` on `code` (plus instance noise) against the label real/fake."""
         std = self.config.d_input_noise
-        return _bce(net(code + std * torch.randn_like(code) if std > 0 else code), real)
+        return info_codes.bce(net(code + std * torch.randn_like(code) if std > 0 else code), real)
 
     def d_loss(self, x):
         n, k = len(x), self.config.n_categories

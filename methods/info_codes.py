@@ -15,6 +15,12 @@ def fp32(t: torch.Tensor) -> torch.Tensor:
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
 
 
+def bce(logit: torch.Tensor, real: bool) -> torch.Tensor:
+    """Binary cross-entropy of discriminator logits against all-real or all-fake targets."""
+    logit = fp32(logit)
+    return F.binary_cross_entropy_with_logits(logit, torch.full_like(logit, float(real)))
+
+
 def sample_codes(n: int, noise_dim: int, n_categories: int, n_continuous: int, device,
                  noise: str = "uniform", generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """noise ~ U(-1, 1) or N(0, I); categorical ~ Cat(K); continuous ~ U(-1, 1)."""

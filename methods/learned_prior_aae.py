@@ -82,12 +82,6 @@ from methods.nets import build
 PRIORS = ("learned", "fixed")
 
 
-def _bce(logit: torch.Tensor, real: bool) -> torch.Tensor:
-    logit = info_codes.fp32(logit)
-    target = torch.ones_like(logit) if real else torch.zeros_like(logit)
-    return F.binary_cross_entropy_with_logits(logit, target)
-
-
 @register_method("learned_prior_aae")
 class LearnedPriorAAE(Method):
     """AAE whose prior is a learned code generator CG(z, s); clusters by Q's Cat head on D_I(x)."""
@@ -209,7 +203,7 @@ class LearnedPriorAAE(Method):
             fake = self.generate(codes)
         real_logit, _ = self._di(x)
         fake_logit, fake_f = self._di(fake)
-        gan = _bce(real_logit, True) + _bce(fake_logit, False)
+        gan = info_codes.bce(real_logit, True) + info_codes.bce(fake_logit, False)
         info_total, _ = self._info(fake_f, codes)
         return {"loss": gan + info_total, "di_gan": gan}
 
@@ -217,7 +211,7 @@ class LearnedPriorAAE(Method):
         """Prior improvement: CG and Dec fool D_I (eq. 1, non-saturating) + MI."""
         codes = self.sample_codes(len(x))
         logit, features = self._di(self.generate(codes))
-        gan = _bce(logit, True)
+        gan = info_codes.bce(logit, True)
         info_total, info = self._info(features, codes)
         return {"loss": gan + info_total, "prior_gan": gan, **info}
 
@@ -226,8 +220,8 @@ class LearnedPriorAAE(Method):
         with torch.no_grad():
             prior = self.prior_code(self.sample_codes(len(x)))
             encoded = self.autoencoder.encoder(x)
-        dc_real = _bce(self.code_discriminator(prior), True)
-        dc_fake = _bce(self.code_discriminator(encoded), False)
+        dc_real = info_codes.bce(self.code_discriminator(prior), True)
+        dc_fake = info_codes.bce(self.code_discriminator(encoded), False)
         return {"loss": dc_real + dc_fake, "dc_real": dc_real, "dc_fake": dc_fake}
 
     def reconstruction_terms(self, x) -> dict[str, torch.Tensor]:
@@ -246,7 +240,7 @@ class LearnedPriorAAE(Method):
         """Regular AAE phase: Enc + Dec minimise the feature reconstruction and fool D_C."""
         cfg = self.config
         terms = self.reconstruction_terms(x)
-        enc_adv = _bce(self.code_discriminator(terms.pop("z")), True)
+        enc_adv = info_codes.bce(self.code_discriminator(terms.pop("z")), True)
         loss = (cfg.feature_weight * terms["recon_feature"] + cfg.pixel_weight * terms["recon_pixel"]
                 + cfg.lambda_adv * enc_adv)
         return {"loss": loss, **terms, "enc_adv": enc_adv}
