@@ -1,4 +1,4 @@
-"""`bench` command line: list, run, table, plot.
+"""`bench` command line: list, run, speed, table, plot.
 
 Every user-facing failure ends in one line on stderr and a non-zero exit; set
 BENCH_DEBUG=1 to see the traceback of an unexpected error.
@@ -35,6 +35,16 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue from checkpoints; skip runs already recorded as completed")
     run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                     help="run up to N (method, seed) jobs at once, each in its own process on the "
+                          "same device (default 1: one after another in this process)")
+
+    speed = sub.add_parser("speed", help="training throughput per method: our step vs the eager reference loop")
+    speed.add_argument("--methods", default="all", help="'all', a glob or a comma list (default all)")
+    speed.add_argument("--dataset", default="mnist")
+    speed.add_argument("--preset", default="paper", choices=sorted(config_lib.PRESETS),
+                       help="whose batch size and network widths to time (default paper)")
+    speed.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    speed.add_argument("--device", default="auto")
+    speed.add_argument("--data-root", default=None)
+    speed.add_argument("--warmup", type=_positive_int, default=5, help="untimed steps first (default 5)")
+    speed.add_argument("--steps", type=_positive_int, default=20, help="steps per timed repeat (default 20)")
+    speed.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats; the median is reported")
+    speed.add_argument("--out", type=Path, default=Path("results/speed"), help="where the JSON goes")
 
     table = sub.add_parser("table", help="a paper-shaped table from the run records")
     table.add_argument("--kind", choices=("clustering", "qloss"), default="clustering",
@@ -107,8 +133,14 @@ def cmd_run(args) -> int:
     methods = METHODS.resolve(args.methods)
     jobs = plan(methods, args.seeds, args.dataset, args.preset, config_lib.parse_overrides(args.overrides))
     device = choose_device(args.device)
-    records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
-                       resume=args.resume, progress=not args.no_progress)
+    if args.jobs > 1 and len(jobs) > 1:
+        from bench.parallel import run_jobs_parallel
+
+        records = run_jobs_parallel(jobs, args.jobs, args.device, args.data_root, args.results_dir,
+                                    args.workdir, resume=args.resume)
+    else:
+        records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
+                           resume=args.resume, progress=not args.no_progress)
     statuses = [r["status"] for r in records]
     if "interrupted" in statuses:
         return EXIT_INTERRUPTED
@@ -116,6 +148,30 @@ def cmd_run(args) -> int:
         print(f"bench: {statuses.count('failed')} run(s) failed; see 'message' and 'traceback' in "
               f"{args.results_dir}/runs/", file=sys.stderr)
         return EXIT_RUN_FAILED
+    return 0
+
+
+def cmd_speed(args) -> int:
+    from bench.data import default_data_root, load_dataset
+    from bench.device import choose_device
+    from bench.registry import DATASETS, METHODS, load_builtins
+    from bench.speed import speed_table, write_speed
+    from bench.tables import to_markdown
+
+    load_builtins()
+    DATASETS.get(args.dataset)
+    methods = METHODS.resolve(args.methods)
+    overrides = config_lib.parse_overrides(args.overrides)
+    config_lib.applicable([METHODS.get(m) for m in methods], overrides)  # a typo fails before timing
+    device = choose_device(args.device)
+    data = load_dataset(args.dataset, default_data_root(args.data_root))
+    table, rows = speed_table(methods, data, device, args.preset, overrides, args.warmup, args.steps, args.repeats)
+    if table.empty:
+        raise BenchError("none of the selected methods has a gradient training step to time")
+    print(to_markdown(table))
+    settings = {"methods": methods, "dataset": args.dataset, "preset": args.preset, "overrides": overrides,
+                "warmup": args.warmup, "steps": args.steps, "repeats": args.repeats}
+    print(f"\nwritten: {write_speed(rows, table, device, settings, args.out)}")
     return 0
 
 
@@ -168,7 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         load_plugins()
-        commands = {"list": cmd_list, "run": cmd_run, "table": cmd_table, "plot": cmd_plot}
+        threads = os.environ.get("BENCH_THREADS")  # set for each worker of `bench run --jobs N`
+        if threads:
+            import torch
+
+            torch.set_num_threads(int(threads))
+        commands = {"list": cmd_list, "run": cmd_run, "speed": cmd_speed, "table": cmd_table, "plot": cmd_plot}
         return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

@@ -51,7 +51,10 @@ def variant_label(overrides: dict | None) -> str:
 
 
 def git_commit() -> str:
-    """HEAD of the repository the package lives in, '+dirty' if tracked files changed."""
+    """HEAD of the repository the package lives in, '+dirty' if tracked files changed;
+    $BENCH_GIT_COMMIT where the code runs from a copy without .git (a lent GPU machine)."""
+    if os.environ.get("BENCH_GIT_COMMIT"):
+        return os.environ["BENCH_GIT_COMMIT"]
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,

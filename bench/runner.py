@@ -92,7 +92,9 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
         outcome = trainer.fit(method, run_data, job.seed, resume=resume)
         record.update(status=outcome.status, steps=outcome.steps, losses=outcome.losses,
                       evaluations=outcome.evaluations, message=outcome.message,
-                      resumed_from_step=outcome.resumed_from)
+                      resumed_from_step=outcome.resumed_from, step_mode=outcome.step_mode)
+        if outcome.graph_error:
+            record["graph_error"] = outcome.graph_error
         prior_seconds = outcome.prior_seconds
         if outcome.status == "completed":
             record["metrics"] = evaluate_clustering(method, run_data, job.train.eval_batch_size)

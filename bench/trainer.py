@@ -1,14 +1,13 @@
 """The one training loop every gradient method shares.
 
-The trainer owns what the adapters must not re-write: optimizers, the phase schedule,
-bf16 autocast on CUDA, device-side loss accumulation (read back only at log intervals,
-so the GPU is not synchronised every step), NaN/inf detection, periodic evaluation,
+The trainer owns what the adapters must not re-write: the step (`bench.train_step`:
+optimizers, the phase schedule, bf16 autocast and CUDA graph replay on a GPU,
+device-side loss sums read back only at log intervals), NaN/inf detection, periodic evaluation,
 checkpoints and resume, the progress bar, and clean stops on Ctrl-C / SIGTERM.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
@@ -23,6 +22,7 @@ from bench.data import BatchSampler, ImageDataset, to_float
 from bench.device import rng_state, set_rng_state
 from bench.evaluate.harness import evaluate_clustering
 from bench.interrupt import StopRequested
+from bench.train_step import TrainStep
 
 
 @dataclass
@@ -34,6 +34,8 @@ class TrainOutcome:
     message: str = ""
     resumed_from: int | None = None  # the checkpoint's step, when resumed
     prior_seconds: float = 0.0  # wall time spent before the resumed segment
+    step_mode: str = "eager"  # eager | cuda_graph: how the training step ran
+    graph_error: str = ""  # why a CUDA graph could not be captured, if it was tried
 
 
 def save_atomic(obj, path: Path) -> None:
@@ -43,22 +45,11 @@ def save_atomic(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def make_optimizer(phase, device: torch.device) -> torch.optim.Optimizer:
-    """Adam with the fused CUDA kernel on a GPU, the multi-tensor (foreach) path elsewhere."""
-    speed = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.Adam(phase.parameters, lr=phase.lr, betas=phase.betas, **speed)
-
-
 class Trainer:
     def __init__(self, config: TrainConfig, device: torch.device, checkpoint: Path | None = None,
                  progress: bool = True, desc: str = ""):
         self.config, self.device, self.checkpoint = config, device, checkpoint
         self.progress, self.desc = progress, desc
-
-    def _autocast(self):
-        if self.device.type == "cuda" and self.config.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     def fit(self, method, data: ImageDataset, seed: int, resume: bool = False) -> TrainOutcome:
         """Train `method` on `data.train_x` (labels unused). Seeding is the caller's job."""
@@ -71,9 +62,8 @@ class Trainer:
             return TrainOutcome("completed", 0)
 
         cfg = self.config
-        phases = method.phases()
-        optimizers = [make_optimizer(p, self.device) for p in phases]
-        method.bind_optimizers({p.name: opt for p, opt in zip(phases, optimizers)})
+        train_step = TrainStep(method, self.device, amp=cfg.amp, cuda_graphs=cfg.cuda_graphs)
+        optimizers = train_step.optimizers
         step, losses, evaluations, resumed_from = 0, [], [], None
         if resume and self.checkpoint is not None and self.checkpoint.exists():
             state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
@@ -85,31 +75,18 @@ class Trainer:
             resumed_from, self._prior = step, state["elapsed_s"]
 
         sampler = BatchSampler(len(data.train_x), cfg.batch_size, seed, self.device)
-        sums: dict[str, torch.Tensor] = {}
-        window = 0
         status, message = "completed", ""
         bar = tqdm(total=cfg.steps, initial=step, desc=self.desc, disable=not self.progress or None,
                    leave=False, dynamic_ncols=True)
         with StopRequested() as stop, bar:
             while step < cfg.steps:
-                x = to_float(data.train_x[sampler.indices(step)])
-                for phase, opt in zip(phases, optimizers):
-                    with self._autocast():
-                        out = phase.loss(x)
-                    opt.zero_grad(set_to_none=True)
-                    out["loss"].backward()
-                    opt.step()
-                    for name, value in out.items():
-                        key = f"{phase.name}_loss" if name == "loss" else name
-                        value = value.detach().float()
-                        sums[key] = sums[key] + value if key in sums else value
+                train_step(to_float(data.train_x[sampler.indices(step)]))
                 step += 1
-                window += 1
                 bar.update(1)
 
                 if step % cfg.log_every == 0 or step == cfg.steps:
-                    totals = torch.stack(list(sums.values())).tolist()  # the only host sync
-                    means = {k: total / window for k, total in zip(sums, totals)}
+                    window = train_step.count
+                    means = train_step.read_means()  # the only host sync
                     losses.append({"step": step, **means})
                     bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
                     bad = [k for k, v in means.items() if not math.isfinite(v)]
@@ -117,7 +94,6 @@ class Trainer:
                         status = "diverged"
                         message = f"non-finite {', '.join(bad)} in steps {step - window + 1}-{step}"
                         break
-                    sums, window = {}, 0
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
                     scores = evaluate_clustering(method, data, cfg.eval_batch_size)
                     evaluations.append({"step": step, **scores})
@@ -133,7 +109,8 @@ class Trainer:
                 method.train()
         if status != "diverged":  # never overwrite a good checkpoint with a NaN model
             self._save(method, optimizers, step, losses, evaluations)
-        return TrainOutcome(status, step, losses, evaluations, message, resumed_from, self._prior)
+        return TrainOutcome(status, step, losses, evaluations, message, resumed_from, self._prior,
+                            step_mode=train_step.mode, graph_error=train_step.graph_error)
 
     def _save(self, method, optimizers, step, losses, evaluations) -> None:
         if self.checkpoint is None:

@@ -137,7 +137,7 @@ class AAE(Method):
         n, k = len(x), self.config.n_categories
         with torch.no_grad():
             _, fake_y, fake_z = self.encode(x)
-        real_y = F.one_hot(torch.randint(k, (n,), device=x.device), k).to(fake_y.dtype)
+        real_y = info_codes.one_hot(torch.randint(k, (n,), device=x.device), k, fake_y.dtype)
         real_z = torch.randn(n, self.config.style_dim, device=x.device, dtype=fake_z.dtype)
         d_cat = self._adversarial(self.d_cat, real_y, True) + self._adversarial(self.d_cat, fake_y, False)
         d_gauss = self._adversarial(self.d_gauss, real_z, True) + self._adversarial(self.d_gauss, fake_z, False)
@@ -181,5 +181,5 @@ class AAE(Method):
                                        generator)
 
     def generate(self, codes):
-        onehot = F.one_hot(codes["categorical"], self.config.n_categories).to(codes["noise"].dtype)
+        onehot = info_codes.one_hot(codes["categorical"], self.config.n_categories, codes["noise"].dtype)
         return self.decode(onehot, codes["noise"])

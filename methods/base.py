@@ -54,6 +54,10 @@ class Method(nn.Module):
     # only these is still the paper's protocol, so tables put the paper's claim beside it
     protocol_keys: ClassVar[tuple[str, ...]] = ()
     code_spec: CodeSpec | None = None
+    # on CUDA the trainer captures a step as a graph and replays it: a step's losses must
+    # then be pure tensor work (no host syncs, no Python state that changes per step);
+    # an adapter that cannot promise that sets this False and trains eagerly
+    cuda_graphs: ClassVar[bool] = True
 
     def __init__(self, config, image_shape: tuple[int, int, int] = (1, 32, 32)):
         super().__init__()

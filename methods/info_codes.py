@@ -41,9 +41,16 @@ def sample_codes(n: int, noise_dim: int, n_categories: int, n_continuous: int, d
     }
 
 
+def one_hot(index: torch.Tensor, n_categories: int, dtype: torch.dtype) -> torch.Tensor:
+    """One-hot rows, like `F.one_hot(index, n).to(dtype)` but without its range check, which
+    reads a GPU value on the host (a CUDA graph cannot hold that)."""
+    out = torch.zeros(index.shape[0], n_categories, dtype=dtype, device=index.device)
+    return out.scatter_(1, index[:, None], 1.0)
+
+
 def generator_input(codes: dict[str, torch.Tensor], n_categories: int) -> torch.Tensor:
     """[noise, one-hot(categorical), continuous], the generator's input vector."""
-    onehot = F.one_hot(codes["categorical"], n_categories).to(codes["noise"].dtype)
+    onehot = one_hot(codes["categorical"], n_categories, codes["noise"].dtype)
     return torch.cat([codes["noise"], onehot, codes["continuous"]], dim=1)
 
 
@@ -61,10 +68,20 @@ def q_outputs(n_categories: int, n_continuous: int, learn_std: bool) -> int:
     return n_categories + n_continuous * (2 if learn_std else 1)
 
 
+def gaussian_nll(mean: torch.Tensor, target: torch.Tensor, var: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """`F.gaussian_nll_loss` (mean reduction, constant dropped) without its check that var
+    is non-negative: that check reads a GPU value on the host, which a CUDA graph cannot
+    hold. Same operations otherwise, so the same numbers."""
+    var = var.clone()
+    with torch.no_grad():
+        var.clamp_(min=eps)
+    return (0.5 * (torch.log(var) + (mean - target) ** 2 / var)).mean()
+
+
 def info_losses(logits, mean, var, codes) -> dict[str, torch.Tensor]:
     """Negative variational MI bound terms: CE on the categorical code, Gaussian NLL on
     the continuous ones (constant dropped). Computed in fp32 under autocast."""
     losses = {"q_disc": F.cross_entropy(fp32(logits), codes["categorical"])}
     if mean.shape[1]:  # with no continuous codes the NLL would be a mean over nothing (NaN)
-        losses["q_cont"] = F.gaussian_nll_loss(fp32(mean), codes["continuous"], fp32(var))
+        losses["q_cont"] = gaussian_nll(fp32(mean), codes["continuous"], fp32(var))
     return losses

@@ -77,6 +77,7 @@ import torch.nn.functional as F
 
 from bench.errors import BenchError
 from bench.registry import register_method
+from methods import info_codes
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
 
@@ -176,7 +177,7 @@ class InfoAE(Method):
 
     def latents(self, codes) -> torch.Tensor:
         """z = G(n, c)."""
-        onehot = F.one_hot(codes["categorical"], self.config.n_categories).to(codes["noise"].dtype)
+        onehot = info_codes.one_hot(codes["categorical"], self.config.n_categories, codes["noise"].dtype)
         return self.latent_generator(torch.cat([codes["noise"], onehot], dim=1))
 
     def generate(self, codes):

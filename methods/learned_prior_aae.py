@@ -164,7 +164,7 @@ class LearnedPriorAAE(Method):
         """z_c: CG(z, s) for the learned prior, [one-hot(s), c, z] for the fixed one."""
         if self.code_generator is not None:
             return self.code_generator(info_codes.generator_input(codes, self.config.n_categories))
-        onehot = F.one_hot(codes["categorical"], self.config.n_categories).to(codes["noise"].dtype)
+        onehot = info_codes.one_hot(codes["categorical"], self.config.n_categories, codes["noise"].dtype)
         return torch.cat([onehot, codes["continuous"], codes["noise"]], dim=1)
 
     def generate(self, codes):

@@ -28,7 +28,7 @@ class AdamState:
     lr: float
     betas: tuple[float, float]
     eps: float
-    step: float  # completed steps of the real optimizer
+    step: float | torch.Tensor  # completed steps of the real optimizer (on the GPU: a device scalar)
     exp_avg: Params
     exp_avg_sq: Params
 
@@ -43,8 +43,16 @@ class AdamState:
             avg[name] = state["exp_avg"].detach() if "exp_avg" in state else torch.zeros_like(p)
             avg_sq[name] = state["exp_avg_sq"].detach() if "exp_avg_sq" in state else torch.zeros_like(p)
             if "step" in state:
-                step = float(state["step"])
+                step = _steps_done(state["step"])
         return cls(group["lr"], tuple(group["betas"]), group["eps"], step, avg, avg_sq)
+
+
+def _steps_done(step) -> float | torch.Tensor:
+    """A CPU step count as a float, as torch.optim.Adam uses it; a device one stays on the
+    device (capturable Adam keeps it there), so reading it costs no host sync."""
+    if isinstance(step, torch.Tensor) and step.device.type != "cpu":
+        return step.detach().float()
+    return float(step)
 
 
 def sgd_step(params: Params, grads: Params, lr: float) -> Params:
@@ -53,7 +61,8 @@ def sgd_step(params: Params, grads: Params, lr: float) -> Params:
 
 def adam_step(params: Params, grads: Params, state: AdamState, t: int) -> tuple[Params, AdamState]:
     """One Adam update as torch.optim.Adam computes it (no weight decay, no amsgrad),
-    written with differentiable tensor ops. `t` is the 1-based step number."""
+    written with differentiable tensor ops. `t` is the 1-based step number (a float, or
+    a device scalar)."""
     b1, b2 = state.betas
     avg = {k: b1 * state.exp_avg[k] + (1 - b1) * g for k, g in grads.items()}
     avg_sq = {k: b2 * state.exp_avg_sq[k] + (1 - b2) * g * g for k, g in grads.items()}
@@ -76,7 +85,7 @@ def unroll(loss: Callable[[Params], torch.Tensor], params: Params, steps: int,
         elif rule == "adam":
             if adam is None:
                 raise ValueError("rule='adam' needs the optimizer's AdamState")
-            params, adam = adam_step(params, grads, adam, int(adam.step) + k + 1)
+            params, adam = adam_step(params, grads, adam, adam.step + k + 1)
         else:
             raise ValueError(f"unknown unroll rule {rule!r} (sgd or adam)")
     return params

@@ -8,7 +8,8 @@ import torch
 from bench.config import TrainConfig
 from bench.device import seed_everything
 from bench.registry import create_method
-from bench.trainer import Trainer, make_optimizer
+from bench.train_step import make_optimizer
+from bench.trainer import Trainer
 from tests.plugin import load_toy
 
 SMALL = dict(hidden=128, d_hidden=64)  # fast on a CPU; the behaviour under test is width-independent

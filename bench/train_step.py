@@ -1,0 +1,124 @@
+"""One training step of a method — every phase in order — shared by the trainer and
+`bench speed`, so the loop that is timed is the loop that trains.
+
+A phase runs its loss under bf16 autocast (CUDA only), zero_grad, backward and its
+Adam step; every loss term is added to one device vector, read back only when the
+trainer logs. On CUDA the whole step (all phases, optimizer updates, the loss sums) is
+captured once as a CUDA graph and replayed: the networks here are so small that eager
+PyTorch spends most of a step launching kernels from Python. Replays compute the same
+function as the eager step; random draws inside the step come from the same CUDA
+generator. A step that cannot be captured (a host sync inside a loss, a method that
+opts out with `cuda_graphs = False`) runs eagerly, and `mode` says which one ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+GRAPH_WARMUP_STEPS = 3  # eager steps before capture: Adam's state and cuDNN's choices must exist
+
+
+def make_optimizer(phase, device: torch.device, capturable: bool = False) -> torch.optim.Optimizer:
+    """Adam with the fused CUDA kernel on a GPU (capturable when the step is graphed),
+    the multi-tensor (foreach) path elsewhere."""
+    if device.type == "cuda":
+        speed = {"fused": True, "capturable": capturable}
+    else:
+        speed = {"foreach": True}
+    return torch.optim.Adam(phase.parameters, lr=phase.lr, betas=phase.betas, **speed)
+
+
+class TrainStep:
+    """Call with a real batch (float, [-1, 1], on the device) to train one step."""
+
+    def __init__(self, method, device: torch.device, amp: bool = True, cuda_graphs: bool = True):
+        self.method, self.device = method, device
+        self.use_graph = (cuda_graphs and device.type == "cuda" and getattr(method, "cuda_graphs", True)
+                          and os.environ.get("BENCH_CUDA_GRAPHS", "1") != "0")  # an escape hatch
+        self.amp = amp and device.type == "cuda"
+        self.phases = method.phases()
+        self.optimizers = [make_optimizer(p, device, capturable=self.use_graph) for p in self.phases]
+        method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})
+        self.keys: list[str] | None = None  # loss names, in phase order, known after one step
+        self.sums: torch.Tensor | None = None  # device-side running sums, one per key
+        self.count = 0  # steps added into `sums` since the last read
+        self.mode = "eager"
+        self.graph_error = ""
+        self._eager_steps = 0
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._static_x: torch.Tensor | None = None
+
+    # -- the step ----------------------------------------------------------------------
+    def _autocast(self):
+        if self.amp:
+            # no weight cache: a graph must not keep casts made during its capture
+            return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not self.use_graph)
+        return contextlib.nullcontext()
+
+    def _body(self, x: torch.Tensor) -> None:
+        terms = []
+        for phase, opt in zip(self.phases, self.optimizers):
+            with self._autocast():
+                out = phase.loss(x)
+            opt.zero_grad(set_to_none=True)
+            out["loss"].backward()
+            opt.step()
+            terms += [(f"{phase.name}_loss" if name == "loss" else name, value) for name, value in out.items()]
+        if self.keys is None:
+            self.keys = [name for name, _ in terms]
+            self.sums = torch.zeros(len(terms), device=self.device)
+        self.sums.add_(torch.stack([value.detach().float() for _, value in terms]))
+
+    def __call__(self, x: torch.Tensor) -> None:
+        if self._graph is not None:
+            self._static_x.copy_(x)
+            self._graph.replay()
+        elif self.use_graph and self._eager_steps >= GRAPH_WARMUP_STEPS:
+            self._capture(x)
+        else:
+            self._eager(x)
+        self.count += 1
+
+    def _eager(self, x: torch.Tensor) -> None:
+        if self.use_graph:  # warm-up on a side stream, as capture requires
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                self._body(x)
+            torch.cuda.current_stream(self.device).wait_stream(side)
+        else:
+            self._body(x)
+        self._eager_steps += 1
+
+    def _capture(self, x: torch.Tensor) -> None:
+        """Capture the step and replay it for this batch; on failure, stay eager."""
+        self._static_x = x.clone()
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self._body(self._static_x)
+        except Exception as exc:  # a host sync or an unsupported op inside a loss
+            with contextlib.suppress(Exception):
+                torch.cuda.synchronize(self.device)
+            self.graph_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self.use_graph, self._static_x = False, None
+            # a failed capture ran no kernels, so the weights are untouched; capturable Adam
+            # also steps eagerly
+            self._eager(x)
+            return
+        self._graph, self.mode = graph, "cuda_graph"
+        graph.replay()
+
+    # -- the loss log --------------------------------------------------------------------
+    def read_means(self) -> dict[str, float]:
+        """Mean of each loss term over the steps since the last read (one host sync)."""
+        if self.count == 0 or self.sums is None:
+            return {}
+        totals = self.sums.tolist()
+        self.sums.zero_()
+        means = {k: total / self.count for k, total in zip(self.keys, totals)}
+        self.count = 0
+        return means
