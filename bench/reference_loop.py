@@ -1,7 +1,7 @@
 """The faithful eager training loop `bench speed` compares against: how the public
 reference repositories train these models. A torch DataLoader over float images on the
 host, each batch copied to the device, plain `torch.optim.Adam` with its default
-implementation, fp32, no compilation or graphs, and every loss read with `.item()` each
+implementation, fp32, PyTorch's default cuDNN settings, no compilation or graphs, and every loss read with `.item()` each
 step for logging. Same phases, same losses, same batch size as our trainer: only the
 loop differs.
 """
@@ -29,6 +29,7 @@ class ReferenceStep:
 
     def __init__(self, method, device: torch.device):
         self.method, self.device = method, device
+        torch.backends.cudnn.benchmark = False  # PyTorch's default
         self.phases = method.phases()
         self.optimizers = [torch.optim.Adam(p.parameters, lr=p.lr, betas=p.betas) for p in self.phases]
         method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})

@@ -39,6 +39,8 @@ class TrainStep:
         self.use_graph = (cuda_graphs and device.type == "cuda" and getattr(method, "cuda_graphs", True)
                           and os.environ.get("BENCH_CUDA_GRAPHS", "1") != "0")  # an escape hatch
         self.amp = amp and device.type == "cuda"
+        if device.type == "cuda":  # time each conv's algorithms once per shape, keep the fastest
+            torch.backends.cudnn.benchmark = True
         self.phases = method.phases()
         self.optimizers = [make_optimizer(p, device, capturable=self.use_graph) for p in self.phases]
         method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})
