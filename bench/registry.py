@@ -91,4 +91,5 @@ def create_method(name: str, image_shape=(1, 32, 32), **overrides):
 def load_builtins() -> None:
     """Import the built-in datasets and the `methods` package so they register themselves."""
     import bench.data  # noqa: F401
+    import bench.dsprites  # noqa: F401
     import methods  # noqa: F401
