@@ -1,4 +1,4 @@
-"""`bench` command line: list, run, speed, table, plot.
+"""`bench` command line: list, run, speed, table, report, plot.
 
 Every user-facing failure ends in one line on stderr and a non-zero exit; set
 BENCH_DEBUG=1 to see the traceback of an unexpected error.
@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue from checkpoints; skip runs already recorded as completed")
     run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--metrics-backend", choices=("bench", "dlib"), default=None,
+                     help="who computes disentanglement metrics on factor datasets: bench (default) or "
+                          "disentanglement-lib, when installed")
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="run up to N (method, seed) jobs at once, each in its own process on the "
                           "same device (default 1: one after another in this process)")
@@ -88,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--results-dir", type=Path, default=Path("results"))
     table.add_argument("--dataset", default="mnist")
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
+    report = sub.add_parser("report", help="rebuild every table, t-SNE figure and RESULTS_DIR/README.md from the records")
+    report.add_argument("--results-dir", type=Path, default=Path("results"))
     plot = sub.add_parser("plot", help="figures from a recorded run's checkpoint")
     plot.add_argument("kind", choices=["traversals", "reconstructions"],
                       help="traversals: latent-code grids (generators); reconstructions: Dec(Enc(x)) (autoencoders)")
@@ -131,7 +136,10 @@ def cmd_run(args) -> int:
     load_builtins()
     DATASETS.get(args.dataset)
     methods = METHODS.resolve(args.methods)
-    jobs = plan(methods, args.seeds, args.dataset, args.preset, config_lib.parse_overrides(args.overrides))
+    overrides = config_lib.parse_overrides(args.overrides)
+    if args.metrics_backend:
+        overrides["metrics_backend"] = args.metrics_backend
+    jobs = plan(methods, args.seeds, args.dataset, args.preset, overrides)
     device = choose_device(args.device)
     if args.jobs > 1 and len(jobs) > 1:
         from bench.parallel import run_jobs_parallel
@@ -188,6 +196,16 @@ def cmd_table(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from bench.report import build_report
+
+    if not args.results_dir.is_dir():
+        raise BenchError(f"no results directory at {args.results_dir}")
+    for path in build_report(args.results_dir):
+        print(path)
+    return 0
+
+
 def cmd_plot(args) -> int:
     from bench.data import default_data_root, load_dataset, to_float
     from bench.figures import reconstruction_grid, traversal_grids
@@ -229,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(int(threads))
-        commands = {"list": cmd_list, "run": cmd_run, "speed": cmd_speed, "table": cmd_table, "plot": cmd_plot}
+        commands = {"list": cmd_list, "run": cmd_run, "speed": cmd_speed, "table": cmd_table, "report": cmd_report,
+                    "plot": cmd_plot}
         return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

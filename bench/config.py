@@ -27,16 +27,28 @@ class TrainConfig:
     eval_batch_size: int = 1000
     amp: bool = True  # bf16 autocast, CUDA only
     cuda_graphs: bool = True  # capture the training step as a CUDA graph and replay it, CUDA only
+    # measured after training (bench.evaluate.run_measures), kept in the record
+    metric_samples: int = 10000  # disentanglement metrics' training points (dlib's study: 10000)
+    metrics_backend: str = "bench"  # bench | dlib (disentanglement-lib, if installed)
+    morphometrics: bool = True  # MNIST code sweeps scored by Morpho-MNIST measures
+    tsne_points: int = 2000  # test images in the recorded t-SNE layout (0: none)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
     # a few thousand images; minutes on a 2-core CPU; what CI regresses against
-    "smoke": dict(train_size=4096, steps=500, batch_size=64, checkpoint_every=100, log_every=25),
+    "smoke": dict(train_size=4096, steps=500, batch_size=64, checkpoint_every=100, log_every=25,
+                  metric_samples=200, tsne_points=500),
     # the full training split, short: a sanity check on a GPU
     "quick": dict(steps=2000, eval_every=1000, checkpoint_every=500, log_every=100),
     # full length; each method sets its paper's steps and batch size
     "paper": dict(eval_every=1000, checkpoint_every=5000, log_every=100),
 }
+
+
+# settings that change neither what is trained nor the clustering it is scored by: a run
+# that overrides only these is still the preset's run (no variant label, claims kept)
+BOOKKEEPING_KEYS = frozenset({"checkpoint_every", "log_every", "eval_every", "eval_batch_size", "cuda_graphs",
+                              "metrics_backend", "morphometrics", "tsne_points", "metric_samples"})
 
 
 def parse_value(text: str) -> Any:

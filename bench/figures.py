@@ -65,3 +65,47 @@ def reconstruction_grid(method, images: torch.Tensor, out_dir: Path, stem: str, 
     recon = method.reconstruct(real)
     pairs = torch.stack([real.view(-1, columns, *real.shape[1:]), recon.view(-1, columns, *real.shape[1:])], 1)
     return _save(pairs.flatten(0, 2), out_dir / f"{stem}_reconstructions.png", columns)
+
+
+def tsne_figure(record: dict, out_dir: Path) -> Path:
+    """`out_dir/tsne-{run_id}.png`: the record's t-SNE layout of embed(x) on test images,
+    one colour per true class. Drawn on a bare Agg figure (no pyplot state) and saved
+    without a Software stamp, so the same record always gives the same bytes."""
+    import pandas as pd
+    import seaborn as sns
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    layout = record["tsne"]
+    points = pd.DataFrame({"x": layout["x"], "y": layout["y"], "class": layout["label"]})
+    classes = sorted(points["class"].unique())
+    colours = sns.color_palette("tab10" if len(classes) <= 10 else "husl", len(classes))
+
+    fig = Figure(figsize=(6.4, 5.6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    sns.scatterplot(data=points, x="x", y="y", hue="class", hue_order=classes, palette=dict(zip(classes, colours)),
+                    s=6, linewidth=0, alpha=0.8, legend="full", ax=ax)
+    ax.legend(title="class", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, markerscale=2)
+    ax.set(xticks=[], yticks=[], xlabel="", ylabel="")
+    ax.set_title(_tsne_title(record, len(points)), fontsize=10)
+    fig.tight_layout()
+    path = Path(out_dir) / f"tsne-{record['run_id']}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", metadata={"Software": None})
+    return path
+
+
+def _tsne_title(record: dict, n: int) -> str:
+    from bench.results import variant_label
+
+    variant = variant_label(record.get("overrides"))
+    name = record["method"] + (f" [{variant}]" if variant else "")
+    line = f"t-SNE of embed(x): {name}, {record.get('preset', '?')}, seed {record.get('seed', '?')}"
+    test = (record.get("metrics") or {}).get("test") or {}
+    many = (record.get("n_clusters") or 0) > (record.get("n_classes") or 10)
+    accuracy = test.get("accuracy_many_to_one" if many else "accuracy")
+    detail = f"{n} {record.get('dataset', '')} test images".replace("  ", " ")
+    if isinstance(accuracy, (int, float)) and accuracy == accuracy:  # not None, not NaN
+        detail += f", test accuracy {100 * accuracy:.1f}% ({'many-to-one' if many else 'Hungarian'})"
+    return f"{line}\n{detail}"

@@ -46,8 +46,12 @@ def load_records(results_dir: Path) -> pd.DataFrame:
 
 
 def variant_label(overrides: dict | None) -> str:
-    """'' for a run at the preset's settings, else 'key=value ...' (what --set changed)."""
-    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted((overrides or {}).items()))
+    """'' for a run at the preset's settings, else 'key=value ...' (what --set changed,
+    bookkeeping settings such as checkpoint intervals aside)."""
+    from bench.config import BOOKKEEPING_KEYS
+
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted((overrides or {}).items())
+                    if k not in BOOKKEEPING_KEYS)
 
 
 def git_commit() -> str:

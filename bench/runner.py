@@ -19,6 +19,7 @@ import torch
 from bench import config as config_lib
 from bench.data import ImageDataset, load_dataset
 from bench.device import seed_everything
+from bench.evaluate import run_measures
 from bench.evaluate.harness import evaluate_clustering
 from bench.registry import METHODS, load_builtins
 from bench.results import git_commit, read_record, write_record
@@ -55,6 +56,7 @@ def plan(methods: list[str], seeds: list[int], dataset: str, preset: str,
     jobs = []
     for name, cls, own in zip(methods, classes, config_lib.applicable(classes, overrides)):
         train, method_config = config_lib.resolve(cls, preset, own)
+        run_measures.check_backend(train.metrics_backend)
         jobs += [Job(name, dataset, s, preset, own, train, method_config) for s in seeds]
     return jobs
 
@@ -98,6 +100,7 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
         prior_seconds = outcome.prior_seconds
         if outcome.status == "completed":
             record["metrics"] = evaluate_clustering(method, run_data, job.train.eval_batch_size)
+            record.update(measure_beyond_clustering(job, method, run_data, device))
     except Exception as exc:  # recorded, and the sweep goes on
         record.update(status="failed", message=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc())
@@ -107,6 +110,29 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
     record["checkpoint"] = str(checkpoint) if checkpoint.exists() else None
     write_record(record, results_dir)
     return record
+
+
+def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torch.device) -> dict:
+    """Disentanglement metrics, morphometrics and the t-SNE layout, where they apply. One
+    that fails is recorded under `measure_errors`; the trained run stays completed."""
+    cfg, out, errors = job.train, {}, {}
+    measures = {
+        "disentanglement": lambda: run_measures.disentanglement(method, job.dataset, device, job.seed,
+                                                               cfg.metric_samples, cfg.metrics_backend),
+        "morphometrics": lambda: run_measures.morphometrics(method, job.dataset) if cfg.morphometrics else None,
+        "tsne": lambda: run_measures.tsne_layout(method, data, cfg.tsne_points, job.seed),
+    }
+    for name, measure in measures.items():
+        try:
+            value = measure()
+        except Exception as exc:  # noqa: BLE001 -- recorded, the run's training result stands
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if value is not None:
+            out[name] = value
+    if errors:
+        out["measure_errors"] = errors
+    return out
 
 
 def already_done(job: Job, results_dir: Path) -> bool:

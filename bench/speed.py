@@ -173,7 +173,8 @@ def device_label(device: torch.device) -> str:
 def write_speed(rows: list[dict], table: pd.DataFrame, device: torch.device, settings: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     slug = "cuda" if device.type == "cuda" else device.type
-    path = out_dir / f"speed-{slug}-{settings['preset']}.json"
+    variant = "".join(f"-{k}={v}" for k, v in sorted(settings["overrides"].items()))
+    path = out_dir / f"speed-{slug}-{settings['preset']}{variant}.json"
     payload = {
         "device": device_label(device),
         "torch_version": torch.__version__,

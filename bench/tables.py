@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.config import BOOKKEEPING_KEYS
 from bench.claims import CLAIMS
 from bench.registry import METHODS, load_builtins
 
@@ -74,7 +75,8 @@ def _measured_row(key, group: pd.DataFrame) -> dict:
 def _overridden(group: pd.DataFrame) -> list[str]:
     """The --set keys any run of this group changed."""
     return [c.split(".", 1)[1] for c in group.columns
-            if c.startswith("overrides.") and group[c].notna().any()]
+            if c.startswith("overrides.") and group[c].notna().any()
+            and c.split(".", 1)[1] not in BOOKKEEPING_KEYS]
 
 
 def protocol_keys(method: str) -> tuple[str, ...]:
@@ -106,4 +108,5 @@ def write_table(table: pd.DataFrame, out_dir: Path, stem: str) -> list[Path]:
 
 
 def to_markdown(table: pd.DataFrame) -> str:
-    return table.to_markdown(index=False) if not table.empty else "(no runs recorded)"
+    # cells are formatted strings ("45.00"): tabulate must not re-read them as numbers
+    return table.to_markdown(index=False, disable_numparse=True) if not table.empty else "(no runs recorded)"

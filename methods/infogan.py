@@ -1,4 +1,4 @@
-"""InfoGAN (Chen et al. 2016), MNIST setting, on the suite's 32x32 input.
+"""InfoGAN (Chen et al. 2016), MNIST setting, on the suite's 32x32 input (and 64x64 for dSprites).
 
 Latent: 62-d noise ~ U(-1, 1), c1 ~ Cat(10), c2, c3 ~ U(-1, 1) (as the authors' code,
 `run_mnist_exp.py`). D and Q share a conv trunk (the paper's Table for MNIST:
@@ -23,10 +23,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.errors import BenchError
 from bench.registry import register_method
 from methods import info_codes
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
+
+
+# (D/Q trunk, generator up to its last layer) per input size. 32x32: the paper's MNIST
+# table. 64x64 (dSprites): four stride-2 stages down to 4x4 on each side, the shape of the
+# 64x64 table of LatentGAN-AE (Table 3), with narrower layers (32-64-128-128 instead of
+# 64-...-1024) so that a smoke run stays minutes on a CPU.
+ARCHITECTURES = {
+    (32, 32): (
+        ["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu", "flatten", "fc 1024 bn lrelu"],
+        ["fc 1024 bn relu", "fc 8192 bn relu", "reshape 128 8 8", "deconv 64 k4 s2 bn relu"],
+    ),
+    (64, 64): (
+        ["conv 32 k4 s2 lrelu", "conv 64 k4 s2 bn lrelu", "conv 128 k4 s2 bn lrelu",
+         "conv 128 k4 s2 bn lrelu", "flatten", "fc 1024 bn lrelu"],
+        ["fc 1024 bn relu", "fc 2048 bn relu", "reshape 128 4 4", "deconv 128 k4 s2 bn relu",
+         "deconv 64 k4 s2 bn relu", "deconv 32 k4 s2 bn relu"],
+    ),
+}
 
 
 @register_method("infogan")
@@ -56,24 +75,16 @@ class InfoGAN(Method):
         c, h, w = self.image_shape
         cfg = config
         self.code_spec = CodeSpec(cfg.n_categories, cfg.n_continuous, (-1.0, 1.0), cfg.noise_dim)
-        self.trunk = build(
-            ["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu", "flatten", "fc 1024 bn lrelu"],
-            (c, h, w),
-        )
+        if (h, w) not in ARCHITECTURES:
+            sizes = ", ".join(f"{a}x{b}" for a, b in ARCHITECTURES)
+            raise BenchError(f"{self.name} has architectures for {sizes} images, not {h}x{w}")
+        trunk, generator = ARCHITECTURES[(h, w)]
+        self.trunk = build(trunk, (c, h, w))
         self.d_head = nn.Linear(1024, 1)
         q_out = info_codes.q_outputs(cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
         self.q_head = build(["fc 128 bn lrelu", f"fc {q_out}"], (1024,))
-        base = h // 4
-        self.generator = build(
-            [
-                "fc 1024 bn relu",
-                f"fc {128 * base * base} bn relu",
-                f"reshape 128 {base} {base}",
-                "deconv 64 k4 s2 bn relu",
-                f"deconv {c} k4 s2 tanh",
-            ],
-            (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,),
-        )
+        self.generator = build([*generator, f"deconv {c} k4 s2 tanh"],
+                               (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,))
 
     # -- codes and generator ---------------------------------------------------------------
     @property
