@@ -47,7 +47,8 @@ def test_bench_speed_writes_a_table_with_the_ratio(tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "kmeans_pixels: no gradient training step" in proc.stdout
-    (path,) = tmp_path.glob("speed-cpu-smoke.json")
+    (path,) = tmp_path.glob("speed-cpu-*.json")
+    assert path.name == "speed-cpu-smoke-batch_size=8.json"  # the --set changes are in the name
     payload = json.loads(path.read_text())
     (row,) = payload["summary"]
     assert row["method"] == "infogan" and row["batch"] == 8 and row["step mode"] == "eager"
