@@ -9,14 +9,19 @@ from bench.evaluate.clustering import clustering_scores
 
 
 @torch.inference_mode()
-def predict_clusters(method, x_uint8: torch.Tensor, batch_size: int) -> torch.Tensor:
+def apply_in_batches(method, fn, x_uint8: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """fn(images) over uint8 images in float batches, the method in eval mode; on the host."""
     was_training = method.training
     method.eval()
     try:
-        parts = [method.cluster(to_float(x_uint8[i : i + batch_size])) for i in range(0, len(x_uint8), batch_size)]
+        parts = [fn(to_float(x_uint8[i : i + batch_size])) for i in range(0, len(x_uint8), batch_size)]
     finally:
         method.train(was_training)
     return torch.cat(parts).cpu()
+
+
+def predict_clusters(method, x_uint8: torch.Tensor, batch_size: int) -> torch.Tensor:
+    return apply_in_batches(method, method.cluster, x_uint8, batch_size)
 
 
 def evaluate_clustering(method, data: ImageDataset, batch_size: int = 1000) -> dict[str, dict]:

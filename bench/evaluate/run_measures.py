@@ -15,8 +15,9 @@ import time
 import numpy as np
 import torch
 
-from bench.data import ImageDataset, to_float
+from bench.data import ImageDataset
 from bench.errors import BenchError
+from bench.evaluate.harness import apply_in_batches
 
 BACKENDS = ("bench", "dlib")
 
@@ -98,7 +99,6 @@ def morphometrics(method, dataset: str) -> dict | None:
     return {"scores": result.scores.to_dict(orient="records"), "gaps": result.gaps.to_dict(orient="records")}
 
 
-@torch.inference_mode()
 def tsne_layout(method, data: ImageDataset, points: int, seed: int, batch_size: int = 1000) -> dict | None:
     """2-D t-SNE of embed(x) for the first `points` test images (sklearn, PCA init)."""
     if points <= 0:
@@ -106,13 +106,7 @@ def tsne_layout(method, data: ImageDataset, points: int, seed: int, batch_size: 
     from sklearn.manifold import TSNE
 
     x, y = data.test_x[:points], data.test_y[:points]
-    was_training = method.training
-    method.eval()
-    try:
-        codes = torch.cat([method.embed(to_float(x[i : i + batch_size])).float() for i in range(0, len(x), batch_size)])
-    finally:
-        method.train(was_training)
-    codes = codes.cpu().numpy()
+    codes = apply_in_batches(method, lambda batch: method.embed(batch).float(), x, batch_size).numpy()
     perplexity = min(30.0, max(2.0, (len(codes) - 1) / 3))
     layout = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
     return {"x": np.round(layout[:, 0], 3).tolist(), "y": np.round(layout[:, 1], 3).tolist(),

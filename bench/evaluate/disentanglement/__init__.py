@@ -23,6 +23,7 @@ from bench.evaluate.disentanglement.ground_truth import (
     check_ground_truth,
     fresh_random_state,
     sample_codes_and_factors,
+    sample_train_test,
 )
 from bench.evaluate.disentanglement.mig import compute_mig, mig
 from bench.evaluate.disentanglement.modularity import compute_modularity_explicitness, explicitness, modularity
@@ -54,6 +55,7 @@ __all__ = [
     "modularity",
     "mutual_information",
     "sample_codes_and_factors",
+    "sample_train_test",
     "sap",
 ]
 

@@ -35,7 +35,7 @@ from bench.evaluate.disentanglement import (
     mig,
     modularity,
     mutual_information,
-    sample_codes_and_factors,
+    sample_train_test,
     sap,
 )
 from bench.evaluate.disentanglement.dlib_backend import dlib_gin, import_dlib, seeded_global_numpy
@@ -74,8 +74,7 @@ def fixed_sample(num_train: int, num_test: int, seed: int = 0):
     data = SyntheticFactors(factors_num_values=(3, 5, 8, 10), noise=0.1)
     encoder = data.encoder(entanglement=0.5, extra_dims=1, collapsed_dims=1)
     rs = np.random.RandomState(seed)
-    train = sample_codes_and_factors(data, encoder, num_train, rs)
-    test = sample_codes_and_factors(data, encoder, num_test, rs)
+    train, test = sample_train_test(data, encoder, num_train, num_test, rs)
     return data, encoder, train, test
 
 

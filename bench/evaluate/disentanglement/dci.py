@@ -26,7 +26,7 @@ from bench.evaluate.disentanglement.ground_truth import (
     RepresentationFunction,
     as_random_state,
     check_codes_factors,
-    sample_codes_and_factors,
+    sample_train_test,
 )
 
 GBT_SEED = 0
@@ -107,6 +107,6 @@ def compute_dci(
 ) -> dict[str, float]:
     """DCI on fresh train and test samples; dlib's `compute_dci` at its study settings."""
     random_state = as_random_state(random_state)
-    train = sample_codes_and_factors(ground_truth_data, representation_function, num_train, random_state, batch_size)
-    test = sample_codes_and_factors(ground_truth_data, representation_function, num_test, random_state, batch_size)
+    train, test = sample_train_test(ground_truth_data, representation_function, num_train, num_test,
+                                    random_state, batch_size)
     return dci(*train, *test, random_state=gbt_random_state)

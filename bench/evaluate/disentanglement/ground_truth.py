@@ -134,3 +134,18 @@ def check_codes_factors(codes, factors, what: str = "codes and factors") -> tupl
     if not np.isfinite(codes).all():
         raise BenchError(f"{what}: codes contain NaN or infinite values")
     return codes, factors
+
+
+def sample_train_test(
+    ground_truth_data: GroundTruthData,
+    representation_function: RepresentationFunction,
+    num_train: int,
+    num_test: int,
+    random_state: np.random.RandomState,
+    batch_size: int = 16,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A training sample, then a test sample from the same random stream, as dlib's
+    DCI, SAP and modularity draw theirs: ((codes, factors), (codes, factors))."""
+    train = sample_codes_and_factors(ground_truth_data, representation_function, num_train, random_state, batch_size)
+    test = sample_codes_and_factors(ground_truth_data, representation_function, num_test, random_state, batch_size)
+    return train, test

@@ -37,7 +37,7 @@ from bench.evaluate.disentanglement.ground_truth import (
     RepresentationFunction,
     as_random_state,
     check_codes_factors,
-    sample_codes_and_factors,
+    sample_train_test,
 )
 
 
@@ -101,11 +101,8 @@ def compute_modularity_explicitness(
 ) -> dict[str, float]:
     """Modularity (training sample) and explicitness; dlib's `compute_modularity_explicitness`."""
     random_state = as_random_state(random_state)
-    codes_train, factors_train = sample_codes_and_factors(
-        ground_truth_data, representation_function, num_train, random_state, batch_size
-    )
-    codes_test, factors_test = sample_codes_and_factors(
-        ground_truth_data, representation_function, num_test, random_state, batch_size
+    (codes_train, factors_train), (codes_test, factors_test) = sample_train_test(
+        ground_truth_data, representation_function, num_train, num_test, random_state, batch_size
     )
     return {
         **modularity(codes_train, factors_train, num_bins),
