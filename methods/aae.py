@@ -58,7 +58,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.registry import register_method
-from methods import info_codes
+from methods import info_codes, random_draws
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
 
@@ -118,7 +118,7 @@ class AAE(Method):
         """(category logits, category probabilities y, style z)."""
         hidden = self.encoder(x)
         logits = self.cat_head(hidden)
-        return logits, logits.float().softmax(dim=1).to(logits.dtype), self.style_head(hidden)
+        return logits, info_codes.fp32(logits).softmax(dim=1).to(logits.dtype), self.style_head(hidden)
 
     def decode(self, y, z):
         return self.decoder(torch.cat([y, z.to(y.dtype)], dim=1))
@@ -126,19 +126,19 @@ class AAE(Method):
     # -- losses --------------------------------------------------------------------------
     def ae_loss(self, x):
         _, y, z = self.encode(x)
-        return {"loss": F.mse_loss(self.decode(y, z).float(), x)}
+        return {"loss": F.mse_loss(info_codes.fp32(self.decode(y, z)), x)}
 
     def _adversarial(self, net, code, real: bool) -> torch.Tensor:
         """BCE of discriminator `net` on `code` (plus instance noise) against the label real/fake."""
         std = self.config.d_input_noise
-        return info_codes.bce(net(code + std * torch.randn_like(code) if std > 0 else code), real)
+        return info_codes.bce(net(code + std * random_draws.randn_like(code) if std > 0 else code), real)
 
     def d_loss(self, x):
         n, k = len(x), self.config.n_categories
         with torch.no_grad():
             _, fake_y, fake_z = self.encode(x)
-        real_y = info_codes.one_hot(torch.randint(k, (n,), device=x.device), k, fake_y.dtype)
-        real_z = torch.randn(n, self.config.style_dim, device=x.device, dtype=fake_z.dtype)
+        real_y = info_codes.one_hot(random_draws.randint(k, (n,), device=x.device), k, fake_y.dtype)
+        real_z = random_draws.randn(n, self.config.style_dim, device=x.device, dtype=fake_z.dtype)
         d_cat = self._adversarial(self.d_cat, real_y, True) + self._adversarial(self.d_cat, fake_y, False)
         d_gauss = self._adversarial(self.d_gauss, real_z, True) + self._adversarial(self.d_gauss, fake_z, False)
         return {"loss": d_cat + d_gauss, "d_cat": d_cat, "d_gauss": d_gauss}

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import BenchError
+from methods import info_codes
 from methods.nets import build
 
 
@@ -77,4 +78,4 @@ class ConvAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
     def reconstruction_loss(self, x):
-        return F.mse_loss(self(x).float(), x)
+        return F.mse_loss(info_codes.fp32(self(x)), x)

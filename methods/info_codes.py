@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from methods import random_draws
+
 
 def fp32(t: torch.Tensor) -> torch.Tensor:
     """Losses in at least fp32: upcasts bf16 activations under autocast, keeps float64."""
@@ -26,17 +28,17 @@ def sample_codes(n: int, noise_dim: int, n_categories: int, n_continuous: int, d
     """noise ~ U(-1, 1) or N(0, I); categorical ~ Cat(K); continuous ~ U(-1, 1)."""
 
     def uniform(*shape):
-        return torch.rand(*shape, generator=generator, device=device) * 2 - 1
+        return random_draws.rand(*shape, generator=generator, device=device) * 2 - 1
 
     if noise == "uniform":
         z = uniform(n, noise_dim)
     elif noise == "normal":
-        z = torch.randn(n, noise_dim, generator=generator, device=device)
+        z = random_draws.randn(n, noise_dim, generator=generator, device=device)
     else:
         raise ValueError(f"noise must be 'uniform' or 'normal', got {noise!r}")
     return {
         "noise": z,
-        "categorical": torch.randint(n_categories, (n,), generator=generator, device=device),
+        "categorical": random_draws.randint(n_categories, (n,), generator=generator, device=device),
         "continuous": uniform(n, n_continuous),
     }
 
@@ -45,7 +47,7 @@ def one_hot(index: torch.Tensor, n_categories: int, dtype: torch.dtype) -> torch
     """One-hot rows, like `F.one_hot(index, n).to(dtype)` but without its range check, which
     reads a GPU value on the host (a CUDA graph cannot hold that)."""
     out = torch.zeros(index.shape[0], n_categories, dtype=dtype, device=index.device)
-    return out.scatter_(1, index[:, None], 1.0)
+    return out.scatter(1, index[:, None], 1.0)  # out of place: seed-batched steps vmap this
 
 
 def generator_input(codes: dict[str, torch.Tensor], n_categories: int) -> torch.Tensor:

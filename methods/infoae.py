@@ -77,7 +77,7 @@ import torch.nn.functional as F
 
 from bench.errors import BenchError
 from bench.registry import register_method
-from methods import info_codes
+from methods import info_codes, random_draws
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
 
@@ -86,7 +86,7 @@ RECON_LOSSES = ("mse", "l1")
 
 
 def _bce(logit: torch.Tensor, real: bool) -> torch.Tensor:
-    logit = logit.float()
+    logit = info_codes.fp32(logit)
     target = torch.ones_like(logit) if real else torch.zeros_like(logit)
     return F.binary_cross_entropy_with_logits(logit, target)
 
@@ -168,10 +168,10 @@ class InfoAE(Method):
 
     def sample_codes(self, n, generator=None):
         cfg, dev = self.config, self._device()
-        noise = torch.rand(n, cfg.noise_dim, generator=generator, device=dev)
+        noise = random_draws.rand(n, cfg.noise_dim, generator=generator, device=dev)
         return {
             "noise": cfg.noise_low + (cfg.noise_high - cfg.noise_low) * noise,
-            "categorical": torch.randint(cfg.n_categories, (n,), generator=generator, device=dev),
+            "categorical": random_draws.randint(cfg.n_categories, (n,), generator=generator, device=dev),
             "continuous": torch.zeros(n, 0, device=dev),
         }
 
@@ -215,14 +215,14 @@ class InfoAE(Method):
         z = self.latents(codes)
         x_gen = self.decoder(z)
         z_re = self.encoder(x_gen if cfg.class_e_through_decoder else x_gen.detach())
-        diff = x_hat.float() - x.float()
+        diff = info_codes.fp32(x_hat) - info_codes.fp32(x)
         terms = {
             "recon": diff.square().mean() if cfg.recon_loss == "mse" else diff.abs().mean(),
             "dec_gen_adv": _bce(self.discriminator(x_gen), True),  # L_De'
             "dec_recon_adv": _bce(self.discriminator(x_hat), True),  # L_De^
             "enc_adv": _bce(self.critic(z_hat), True),  # L_E
-            "class_g": F.cross_entropy(self.classifier(z).float(), codes["categorical"]),  # L_CG
-            "class_e": F.cross_entropy(self.classifier(z_re).float(), codes["categorical"]),  # L_CE
+            "class_g": F.cross_entropy(info_codes.fp32(self.classifier(z)), codes["categorical"]),  # L_CG
+            "class_e": F.cross_entropy(info_codes.fp32(self.classifier(z_re)), codes["categorical"]),  # L_CE
         }
         latent_adv = terms["enc_adv"]
         if cfg.generator_vs_critic:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.registry import register_method
-from methods import info_codes
+from methods import info_codes, random_draws
 from methods.autoencoder import ConvAutoencoder, architecture
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
@@ -100,7 +100,7 @@ class LatentGANAE(Method):
         return total, info
 
     def _targets(self, logit, real: bool):
-        noise = torch.rand_like(logit) * self.config.label_noise
+        noise = random_draws.rand_like(logit) * self.config.label_noise
         return 1 - noise if real else noise
 
     def ae_loss(self, x):
@@ -112,7 +112,7 @@ class LatentGANAE(Method):
             real_z = self.autoencoder.encoder(x)
             fake_z = self.generate_latent(codes)
         real_f, fake_f = self.trunk(real_z), self.trunk(fake_z)
-        real_logit, fake_logit = self.d_head(real_f).float(), self.d_head(fake_f).float()
+        real_logit, fake_logit = info_codes.fp32(self.d_head(real_f)), info_codes.fp32(self.d_head(fake_f))
         gan = (F.binary_cross_entropy_with_logits(real_logit, self._targets(real_logit, True))
                + F.binary_cross_entropy_with_logits(fake_logit, self._targets(fake_logit, False)))
         info_total, _ = self._info(fake_f, codes)
@@ -121,7 +121,7 @@ class LatentGANAE(Method):
     def g_loss(self, x):
         codes = self.sample_codes(len(x))
         features = self.trunk(self.generate_latent(codes))
-        logit = self.d_head(features).float()
+        logit = info_codes.fp32(self.d_head(features))
         gan = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
         info_total, info = self._info(features, codes)
         return {"loss": gan + info_total, "g_gan": gan, **info}
