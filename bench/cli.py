@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="run up to N (method, seed) jobs at once, each in its own process on the "
                           "same device (default 1: one after another in this process)")
+    run.add_argument("--batch-seeds", action="store_true",
+                     help="train the seeds of each method as one vmapped step (each seed still gets its "
+                          "lone run's result, to float tolerance); closed-form methods and unrolled InfoGAN still run one seed at a time")
 
     speed = sub.add_parser("speed", help="training throughput per method: our step vs the eager reference loop")
     speed.add_argument("--methods", default="all", help="'all', a glob or a comma list (default all)")
@@ -139,6 +142,8 @@ def cmd_run(args) -> int:
     overrides = config_lib.parse_overrides(args.overrides)
     if args.metrics_backend:
         overrides["metrics_backend"] = args.metrics_backend
+    if args.batch_seeds and args.jobs > 1:
+        raise BenchError("--batch-seeds and --jobs N are two ways to run seeds together; pick one")
     jobs = plan(methods, args.seeds, args.dataset, args.preset, overrides)
     device = choose_device(args.device)
     if args.jobs > 1 and len(jobs) > 1:
@@ -148,7 +153,7 @@ def cmd_run(args) -> int:
                                     args.workdir, resume=args.resume)
     else:
         records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
-                           resume=args.resume, progress=not args.no_progress)
+                           resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds)
     statuses = [r["status"] for r in records]
     if "interrupted" in statuses:
         return EXIT_INTERRUPTED

@@ -23,6 +23,8 @@ from bench.evaluate import run_measures
 from bench.evaluate.harness import evaluate_clustering
 from bench.registry import METHODS, load_builtins
 from bench.results import git_commit, read_record, write_record
+from bench.seed_batch import batchable
+from bench.seed_rng import SeedRNG
 from bench.trainer import Trainer
 
 
@@ -65,11 +67,8 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Path,
-            workdir: Path, resume: bool = False, progress: bool = True) -> dict:
-    """Train and evaluate one job; write and return its record (status completed,
-    diverged, interrupted or failed)."""
-    record = {
+def _new_record(job: Job, device: torch.device) -> dict:
+    return {
         "run_id": job.run_id,
         "method": job.method,
         "dataset": job.dataset,
@@ -82,7 +81,43 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
         "git_commit": git_commit(),
         "started_at": _utc_now(),
     }
-    checkpoint = Path(workdir) / job.run_id / "checkpoint.pt"
+
+
+def _checkpoint(job: Job, workdir: Path) -> Path:
+    return Path(workdir) / job.run_id / "checkpoint.pt"
+
+
+def _record_outcome(record: dict, job: Job, outcome, method, run_data: ImageDataset, device: torch.device) -> None:
+    record.update(status=outcome.status, steps=outcome.steps, losses=outcome.losses,
+                  evaluations=outcome.evaluations, message=outcome.message,
+                  resumed_from_step=outcome.resumed_from, step_mode=outcome.step_mode)
+    if outcome.seed_batch:
+        record["seed_batch"] = outcome.seed_batch
+    if outcome.graph_error:
+        record["graph_error"] = outcome.graph_error
+    if outcome.status == "completed":
+        record["metrics"] = evaluate_clustering(method, run_data, job.train.eval_batch_size)
+        record.update(measure_beyond_clustering(job, method, run_data, device))
+
+
+def _failed(record: dict, exc: Exception) -> None:
+    record.update(status="failed", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+
+
+def _write(record: dict, checkpoint: Path, seconds: float, results_dir: Path) -> dict:
+    record["wall_time_s"] = round(seconds, 2)
+    record["finished_at"] = _utc_now()
+    record["checkpoint"] = str(checkpoint) if checkpoint.exists() else None
+    write_record(record, results_dir)
+    return record
+
+
+def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Path,
+            workdir: Path, resume: bool = False, progress: bool = True) -> dict:
+    """Train and evaluate one job; write and return its record (status completed,
+    diverged, interrupted or failed)."""
+    record = _new_record(job, device)
+    checkpoint = _checkpoint(job, workdir)
     start, prior_seconds = time.perf_counter(), 0.0
     try:
         seed_everything(job.seed)
@@ -92,24 +127,55 @@ def execute(job: Job, data: ImageDataset, device: torch.device, results_dir: Pat
                       image_shape=list(run_data.image_shape))
         trainer = Trainer(job.train, device, checkpoint, progress, desc=f"{job.method} s{job.seed}")
         outcome = trainer.fit(method, run_data, job.seed, resume=resume)
-        record.update(status=outcome.status, steps=outcome.steps, losses=outcome.losses,
-                      evaluations=outcome.evaluations, message=outcome.message,
-                      resumed_from_step=outcome.resumed_from, step_mode=outcome.step_mode)
-        if outcome.graph_error:
-            record["graph_error"] = outcome.graph_error
         prior_seconds = outcome.prior_seconds
-        if outcome.status == "completed":
-            record["metrics"] = evaluate_clustering(method, run_data, job.train.eval_batch_size)
-            record.update(measure_beyond_clustering(job, method, run_data, device))
+        _record_outcome(record, job, outcome, method, run_data, device)
     except Exception as exc:  # recorded, and the sweep goes on
-        record.update(status="failed", message=f"{type(exc).__name__}: {exc}",
-                      traceback=traceback.format_exc())
+        _failed(record, exc)
     # a resumed run's wall time includes the segments before the stop (up to its checkpoint)
-    record["wall_time_s"] = round(prior_seconds + time.perf_counter() - start, 2)
-    record["finished_at"] = _utc_now()
-    record["checkpoint"] = str(checkpoint) if checkpoint.exists() else None
-    write_record(record, results_dir)
-    return record
+    return _write(record, checkpoint, prior_seconds + time.perf_counter() - start, results_dir)
+
+
+def execute_seed_batch(jobs: list[Job], data: ImageDataset, device: torch.device, results_dir: Path,
+                       workdir: Path, resume: bool = False, progress: bool = True) -> list[dict]:
+    """Train the seeds of one (method, config) as one batched step (`bench.seed_batch`),
+    then evaluate each seed as its lone run would; one record per seed. A seed's
+    wall_time_s is the batch's training time (shared by all its seeds) plus its own
+    evaluation; `seed_batch` in the record says how many seeds shared it."""
+    records = [_new_record(job, device) for job in jobs]
+    checkpoints = [_checkpoint(job, workdir) for job in jobs]
+    first = jobs[0]
+    start, priors, outcomes = time.perf_counter(), [0.0] * len(jobs), None
+    try:
+        run_data = data.subset(first.train.train_size, first.train.test_size).to(device)
+        methods, rngs = [], []
+        for job in jobs:  # each seed built exactly as its lone run builds it
+            seed_everything(job.seed)
+            methods.append(METHODS.create(job.method, job.method_config, image_shape=run_data.image_shape))
+            rngs.append(SeedRNG(device))
+        for record, method in zip(records, methods):
+            record.update(n_clusters=method.n_clusters, n_classes=run_data.n_classes,
+                          image_shape=list(run_data.image_shape))
+        seeds = [job.seed for job in jobs]
+        trainer = Trainer(first.train, device, None, progress,
+                          desc=f"{first.method} s{','.join(map(str, seeds))}")
+        outcomes = trainer.fit_seeds(methods, rngs, run_data, seeds, checkpoints, resume=resume)
+        priors = [outcome.prior_seconds for outcome in outcomes]
+    except Exception as exc:  # every seed of the batch failed with it
+        for record in records:
+            _failed(record, exc)
+    train_seconds = time.perf_counter() - start
+    out = []
+    for i, (job, record) in enumerate(zip(jobs, records)):
+        own_start = time.perf_counter()
+        if outcomes is not None:
+            try:
+                with rngs[i].active():
+                    _record_outcome(record, job, outcomes[i], methods[i], run_data, device)
+            except Exception as exc:  # recorded; the other seeds go on
+                _failed(record, exc)
+        seconds = priors[i] + train_seconds + time.perf_counter() - own_start
+        out.append(_write(record, checkpoints[i], seconds, results_dir))
+    return out
 
 
 def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torch.device) -> dict:
@@ -152,22 +218,62 @@ def summary_line(record: dict) -> str:
     return f"{head}: {record.get('message', '')}"
 
 
+def _checkpoint_step(job: Job, workdir: Path) -> int:
+    path = _checkpoint(job, workdir)
+    if not path.exists():
+        return 0
+    try:  # mmap: reads the step without loading the weights
+        return int(torch.load(path, map_location="cpu", mmap=True, weights_only=False)["step"])
+    except Exception:  # noqa: BLE001 -- an unreadable checkpoint fails in its own (lone) run
+        return -1
+
+
+def seed_groups(jobs: list[Job], batch_seeds: bool, resume: bool, workdir: Path) -> list[list[Job]]:
+    """Jobs in order, as runs: with `batch_seeds`, consecutive seeds of one method and
+    config that can train as one step (and, when resuming, whose checkpoints are at the
+    same step) form one group; every other job runs alone."""
+    groups: list[list[Job]] = []
+    previous = None
+    for job in jobs:
+        key = None
+        if batch_seeds and batchable(METHODS.get(job.method)):
+            step = _checkpoint_step(job, workdir) if resume else 0
+            key = (job.method, job.dataset, job.preset, json.dumps(job.overrides, sort_keys=True), step)
+        if key is not None and key == previous:
+            groups[-1].append(job)
+        else:
+            groups.append([job])
+        previous = key if key is not None and step >= 0 else None
+    return groups
+
+
 def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir: Path,
-             workdir: Path, resume: bool = False, progress: bool = True, echo=print) -> list[dict]:
-    """Run `jobs` in order; returns their records (skipped ones excluded). Stops early
-    after an interrupted job, since the user asked the whole sweep to stop."""
+             workdir: Path, resume: bool = False, progress: bool = True, echo=print,
+             batch_seeds: bool = False) -> list[dict]:
+    """Run `jobs` in order; returns their records (skipped ones excluded). With
+    `batch_seeds`, the seeds of a method train together (`execute_seed_batch`). Stops
+    early after an interrupted job, since the user asked the whole sweep to stop."""
+    load_builtins()
     datasets: dict[str, ImageDataset] = {}
     records = []
+    todo = []
     for job in jobs:
         if resume and already_done(job, results_dir):
             echo(f"{job.method} seed {job.seed}: already recorded ({job.run_id}), skipped")
-            continue
-        if job.dataset not in datasets:
-            datasets[job.dataset] = load_dataset(job.dataset, data_root)
-        record = execute(job, datasets[job.dataset], device, results_dir, workdir, resume, progress)
-        records.append(record)
-        echo(summary_line(record))
-        if record["status"] == "interrupted":
+        else:
+            todo.append(job)
+    for group in seed_groups(todo, batch_seeds, resume, workdir):
+        dataset = group[0].dataset
+        if dataset not in datasets:
+            datasets[dataset] = load_dataset(dataset, data_root)
+        if len(group) > 1:
+            done = execute_seed_batch(group, datasets[dataset], device, results_dir, workdir, resume, progress)
+        else:
+            done = [execute(group[0], datasets[dataset], device, results_dir, workdir, resume, progress)]
+        for record in done:
+            records.append(record)
+            echo(summary_line(record))
+        if any(record["status"] == "interrupted" for record in done):
             echo("interrupted: checkpoint saved; rerun the same command with --resume to continue")
             break
     return records

@@ -35,15 +35,20 @@ class TrainStep:
     """Call with a real batch (float, [-1, 1], on the device) to train one step."""
 
     def __init__(self, method, device: torch.device, amp: bool = True, cuda_graphs: bool = True):
-        self.method, self.device = method, device
-        self.use_graph = (cuda_graphs and device.type == "cuda" and getattr(method, "cuda_graphs", True)
+        self.method = method
+        self._init_runtime(device, amp, cuda_graphs and getattr(method, "cuda_graphs", True))
+        self.phases = method.phases()
+        self.optimizers = [make_optimizer(p, device, capturable=self.use_graph) for p in self.phases]
+        method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})
+
+    def _init_runtime(self, device: torch.device, amp: bool, cuda_graphs: bool) -> None:
+        """Precision, graph capture and the loss log: what every kind of step shares."""
+        self.device = device
+        self.use_graph = (cuda_graphs and device.type == "cuda"
                           and os.environ.get("BENCH_CUDA_GRAPHS", "1") != "0")  # an escape hatch
         self.amp = amp and device.type == "cuda"
         if device.type == "cuda":  # time each conv's algorithms once per shape, keep the fastest
             torch.backends.cudnn.benchmark = True
-        self.phases = method.phases()
-        self.optimizers = [make_optimizer(p, device, capturable=self.use_graph) for p in self.phases]
-        method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})
         self.keys: list[str] | None = None  # loss names, in phase order, known after one step
         self.sums: torch.Tensor | None = None  # device-side running sums, one per key
         self.count = 0  # steps added into `sums` since the last read
@@ -60,19 +65,25 @@ class TrainStep:
             return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=not self.use_graph)
         return contextlib.nullcontext()
 
+    def _loss(self, phase, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(what backward differentiates, the loss terms to log)."""
+        out = phase.loss(x)
+        return out["loss"], out
+
     def _body(self, x: torch.Tensor) -> None:
         terms = []
         for phase, opt in zip(self.phases, self.optimizers):
             with self._autocast():
-                out = phase.loss(x)
+                objective, out = self._loss(phase, x)
             opt.zero_grad(set_to_none=True)
-            out["loss"].backward()
+            objective.backward()
             opt.step()
             terms += [(f"{phase.name}_loss" if name == "loss" else name, value) for name, value in out.items()]
+        values = torch.stack([value.detach().float() for _, value in terms], dim=-1)
         if self.keys is None:
             self.keys = [name for name, _ in terms]
-            self.sums = torch.zeros(len(terms), device=self.device)
-        self.sums.add_(torch.stack([value.detach().float() for _, value in terms]))
+            self.sums = torch.zeros_like(values)
+        self.sums.add_(values)
 
     def __call__(self, x: torch.Tensor) -> None:
         if self._graph is not None:
@@ -100,6 +111,8 @@ class TrainStep:
         self._static_x = x.clone()
         graph = torch.cuda.CUDAGraph()
         try:
+            for generator in self._graph_generators():  # replays must advance their states
+                graph.register_generator_state(generator)
             with torch.cuda.graph(graph):
                 self._body(self._static_x)
         except Exception as exc:  # a host sync or an unsupported op inside a loss
@@ -113,6 +126,10 @@ class TrainStep:
             return
         self._graph, self.mode = graph, "cuda_graph"
         graph.replay()
+
+    def _graph_generators(self) -> list[torch.Generator]:
+        """Generators other than the default one that the step draws from."""
+        return []
 
     # -- the loss log --------------------------------------------------------------------
     def read_means(self) -> dict[str, float]:
