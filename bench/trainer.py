@@ -86,7 +86,7 @@ class Trainer:
         method.to(self.device)
         method.train()
         if not method.trains_by_gradient:
-            self._started, self._prior = time.perf_counter(), 0.0
+            self._started = time.perf_counter()
             method.fit(to_float(data.train_x))
             self._save(_Seed(method, seed, self.checkpoint, None), None, 0)
             return TrainOutcome("completed", 0)
