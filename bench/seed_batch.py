@@ -72,10 +72,6 @@ class SeedBatchStep(TrainStep):
                        for p in template.phases()]
         self.optimizers = [make_optimizer(p, device, capturable=self.use_graph) for p in self.phases]
 
-    @property
-    def seeds(self) -> int:
-        return len(self.methods)
-
     def _loss(self, phase, x):
         def one_seed(params, buffers, x):
             return functional_call(self._call, (params, buffers), (phase.loss, x))
