@@ -159,9 +159,9 @@ def test_batched_seeds_are_recorded_like_their_lone_runs(tmp_path):
         assert [row["step"] for row in a["losses"]] == [row["step"] for row in b["losses"]]
         # float32: Adam's first steps move every weight by about lr whatever its gradient's
         # size, so rounding differences grow to percents within a few steps (the float64
-        # test above shows the computation is the same). Step 1, before any update, still
-        # agrees to 1e-5, where another seed's batches or noise differ by percents.
-        assert b["losses"][0] == pytest.approx(a["losses"][0], rel=1e-5)
+        # test above shows the computation is the same). Step 1 (its G losses follow one D
+        # update) still agrees to 1e-3, where another seed's batches or noise differ by percents.
+        assert b["losses"][0] == pytest.approx(a["losses"][0], rel=1e-3)
         assert b["losses"][0] != pytest.approx(batched[1 - a["seed"]]["losses"][0], rel=1e-2)
         assert set(b["metrics"]["test"]) == set(a["metrics"]["test"])
 
