@@ -131,6 +131,19 @@ class TrainStep:
         """Generators other than the default one that the step draws from."""
         return []
 
+    # -- the weights and optimizer states a checkpoint holds ----------------------------------
+    def write_back(self) -> None:
+        """Make each seed's method hold its current weights: a lone step trains them in place."""
+
+    def optimizer_states(self, s: int = 0) -> list[dict]:
+        """The optimizer states a checkpoint of seed s holds."""
+        return [opt.state_dict() for opt in self.optimizers]
+
+    def load_optimizer_states(self, per_seed: list[list[dict]]) -> None:
+        """Continue from the checkpointed optimizer states of each seed (here: one)."""
+        for opt, state in zip(self.optimizers, per_seed[0]):
+            opt.load_state_dict(state)
+
     # -- the loss log --------------------------------------------------------------------
     def read_means(self) -> dict[str, float]:
         """Mean of each loss term over the steps since the last read (one host sync)."""

@@ -114,11 +114,7 @@ class Trainer:
             train_step = SeedBatchStep([r.method for r in runs], [r.rng for r in runs], self.device,
                                        amp=cfg.amp, cuda_graphs=cfg.cuda_graphs)
         if opt_states is not None:
-            if lone:
-                for opt, state in zip(train_step.optimizers, opt_states[0]):
-                    opt.load_state_dict(state)
-            else:
-                train_step.load_optimizer_states(opt_states)
+            train_step.load_optimizer_states(opt_states)
         samplers = [BatchSampler(len(data.train_x), cfg.batch_size, r.seed, self.device) for r in runs]
 
         def batch() -> torch.Tensor:
@@ -148,7 +144,7 @@ class Trainer:
                     if lone:
                         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
-                    self._write_back(train_step, lone)
+                    train_step.write_back()
                     for run in runs:
                         if run.active:
                             with run.own_rng():
@@ -160,11 +156,11 @@ class Trainer:
                             run.status, run.message = "interrupted", f"stopped by signal {stop.signal} at step {step}"
                     break
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                    self._write_back(train_step, lone)
+                    train_step.write_back()
                     for s, run in enumerate(runs):
                         if run.active:
                             self._save(run, train_step, step, s)
-        self._write_back(train_step, lone)
+        train_step.write_back()
         outcomes = []
         for s, run in enumerate(runs):
             if run.active or run.status == "interrupted":
@@ -180,11 +176,6 @@ class Trainer:
                                          run.resumed_from, run.prior, step_mode=train_step.mode,
                                          graph_error=train_step.graph_error, seed_batch=0 if lone else len(runs)))
         return outcomes
-
-    @staticmethod
-    def _write_back(train_step, lone: bool) -> None:
-        if not lone:
-            train_step.write_back()
 
     def _resume(self, runs: list[_Seed]) -> tuple[int, list | None]:
         """Load each seed's checkpoint (a lone run's or a batched seed's: same format).
@@ -210,12 +201,7 @@ class Trainer:
     def _save(self, run: _Seed, train_step, step: int, s: int = 0) -> None:
         if run.checkpoint is None:
             return
-        if train_step is None:
-            optimizers = []
-        elif isinstance(train_step, SeedBatchStep):
-            optimizers = train_step.optimizer_states(s)
-        else:
-            optimizers = [opt.state_dict() for opt in train_step.optimizers]
+        optimizers = [] if train_step is None else train_step.optimizer_states(s)
         save_atomic(
             {
                 "step": step,
