@@ -2,6 +2,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 import tests.plugin  # noqa: F401  registers the toy dataset and misbehaving methods
 
@@ -28,3 +29,22 @@ def mnist():
 def dirs(tmp_path):
     """A results directory and a checkpoint workdir, both fresh."""
     return tmp_path / "results", tmp_path / "runs"
+
+
+@pytest.fixture
+def float64():
+    """Float64 as the default dtype (parameters, and codes drawn in the default dtype), for
+    comparisons that float32 rounding would blur; restored afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread, so two computations reduce in the same order; restored afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

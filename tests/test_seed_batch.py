@@ -32,14 +32,6 @@ BATCHABLE = [m for m in list_methods() if m not in TEST_METHODS and batchable(ME
 SEEDS, STEPS, BATCH = (0, 1), 3, 8
 
 
-@pytest.fixture
-def float64():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 def build(name: str, seed: int):
     cls = METHODS.get(name)
     _, method_cfg = config_lib.resolve(cls, "smoke", {})
@@ -62,6 +54,22 @@ def lone(name: str, seed: int, train_x):
     return logs, method.state_dict()
 
 
+def batched(name: str, train_x, after_step=lambda step, i: None):
+    """SEEDS of `name` trained STEPS steps as one SeedBatchStep; (step, methods, logs)."""
+    methods, rngs = [], []
+    for seed in SEEDS:
+        methods.append(build(name, seed))
+        rngs.append(SeedRNG(torch.device("cpu")))
+    step = SeedBatchStep(methods, rngs, torch.device("cpu"))
+    per_seed = [batches(seed, train_x) for seed in SEEDS]
+    logs = []
+    for i in range(STEPS):
+        step(torch.stack([b[i] for b in per_seed]))
+        logs.append(step.read_means())
+        after_step(step, i)
+    return step, methods, logs
+
+
 @pytest.fixture(scope="module")
 def train_x():
     return load_toy(None).train_x
@@ -74,18 +82,8 @@ def test_batchable_methods_are_the_gradient_methods_without_optimizer_state():
 
 
 @pytest.mark.parametrize("name", BATCHABLE)
-def test_batched_seeds_equal_lone_runs(name, train_x, float64):
-    torch.set_num_threads(1)
-    methods, rngs = [], []
-    for seed in SEEDS:
-        methods.append(build(name, seed))
-        rngs.append(SeedRNG(torch.device("cpu")))
-    step = SeedBatchStep(methods, rngs, torch.device("cpu"))
-    per_seed = [batches(seed, train_x) for seed in SEEDS]
-    logs = []
-    for i in range(STEPS):
-        step(torch.stack([b[i] for b in per_seed]))
-        logs.append(step.read_means())
+def test_batched_seeds_equal_lone_runs(name, train_x, float64, one_thread):
+    step, methods, logs = batched(name, train_x)
     step.write_back()
     for s, seed in enumerate(SEEDS):
         lone_logs, lone_weights = lone(name, seed, train_x)
@@ -99,27 +97,14 @@ def test_batched_seeds_equal_lone_runs(name, train_x, float64):
     assert logs[-1][0] != logs[-1][1]  # the seeds really differ
 
 
-def test_a_seed_gone_to_nan_leaves_the_others_untouched(train_x):
-    torch.set_num_threads(1)
+def test_a_seed_gone_to_nan_leaves_the_others_untouched(train_x, one_thread):
+    @torch.no_grad()
+    def poison_seed_1(step, i):
+        if i == 0:
+            for stacked in step.params.values():
+                stacked[1].fill_(float("nan"))
 
-    def run(poison: bool):
-        methods, rngs = [], []
-        for seed in SEEDS:
-            methods.append(build("infogan", seed))
-            rngs.append(SeedRNG(torch.device("cpu")))
-        step = SeedBatchStep(methods, rngs, torch.device("cpu"))
-        per_seed = [batches(seed, train_x) for seed in SEEDS]
-        logs = []
-        for i in range(STEPS):
-            step(torch.stack([b[i] for b in per_seed]))
-            logs.append(step.read_means())
-            if poison and i == 0:
-                with torch.no_grad():
-                    for stacked in step.params.values():
-                        stacked[1].fill_(float("nan"))
-        return logs
-
-    clean, poisoned = run(False), run(True)
+    clean, poisoned = batched("infogan", train_x)[2], batched("infogan", train_x, poison_seed_1)[2]
     assert [row[0] for row in poisoned] == [row[0] for row in clean]
     assert all(v != v for v in poisoned[-1][1].values())  # seed 1 is NaN throughout
 

@@ -128,15 +128,6 @@ def test_differentiable_adam_step_equals_torch_adam():
 
 # -- the adapter: G's loss sees D's response; Q sees the current D -------------------------
 
-@pytest.fixture
-def float64():
-    """Finite differences need double precision; codes are drawn in the default dtype."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
-
-
 def adapter(k, rule="adam"):
     seed_everything(0)
     method = create_method("unrolled_infogan", image_shape=(1, 32, 32), k=k, unroll_rule=rule,
