@@ -238,12 +238,13 @@ def seed_groups(jobs: list[Job], batch_seeds: bool, resume: bool, workdir: Path)
         key = None
         if batch_seeds and batchable(METHODS.get(job.method)):
             step = _checkpoint_step(job, workdir) if resume else 0
-            key = (job.method, job.dataset, job.preset, json.dumps(job.overrides, sort_keys=True), step)
+            if step >= 0:  # an unreadable checkpoint runs alone
+                key = (job.method, job.dataset, job.preset, json.dumps(job.overrides, sort_keys=True), step)
         if key is not None and key == previous:
             groups[-1].append(job)
         else:
             groups.append([job])
-        previous = key if key is not None and step >= 0 else None
+        previous = key
     return groups
 
 
