@@ -19,19 +19,20 @@ EXIT_ERROR, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
 
 def _seed_list(text: str) -> list[int]:
-    """'5' -> seeds 0..4; '3,7' -> seeds 3 and 7."""
+    """'5' -> seeds 0..4; '3,7' -> seeds 3 and 7; '3,' -> seed 3 alone."""
+    usage = "a seed count >= 1 (e.g. 5) or a comma list of seeds >= 0 (e.g. 0,3)"
     try:
         if "," in text:
             seeds = [int(s) for s in text.split(",") if s.strip()]
         else:
-            count = int(text)
-            if count < 1:
-                raise ValueError
-            seeds = list(range(count))
+            seeds = list(range(int(text))) if int(text) >= 1 else []
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a seed count >= 1 (e.g. 5) or a comma list of seeds (e.g. 0,3), got {text!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"expected {usage}, got {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"expected {usage}, got {text!r}")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"seed {', '.join(map(str, repeated))} is given twice in {text!r}")
     return seeds
 
 
@@ -45,8 +46,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage itself is one `-h` away)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"bench: error: {message} (see '{self.prog} -h')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="bench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("list", help="methods, datasets, presets and metrics")
@@ -133,7 +141,9 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from bench.data import default_data_root
     from bench.device import choose_device
+    from bench.files import check_writable
     from bench.registry import DATASETS, METHODS, load_builtins
+    from bench.results import RECORD_DIR
     from bench.runner import plan, run_jobs
 
     load_builtins()
@@ -146,6 +156,8 @@ def cmd_run(args) -> int:
         raise BenchError("--batch-seeds and --jobs N are two ways to run seeds together; pick one")
     jobs = plan(methods, args.seeds, args.dataset, args.preset, overrides)
     device = choose_device(args.device)
+    check_writable(args.results_dir / RECORD_DIR, "results directory")  # before training, not after
+    check_writable(args.workdir, "workdir")
     if args.jobs > 1 and len(jobs) > 1:
         from bench.parallel import run_jobs_parallel
 

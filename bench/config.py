@@ -9,29 +9,62 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from bench.errors import BenchError
 
 
+@dataclass(frozen=True)
+class Range:
+    """Bounds of a numeric setting, attached with `Annotated` (checked by `build`)."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def violation(self, value) -> str | None:
+        """'must be >= 1' when `value` is out of bounds, else None."""
+        if self.ge is not None and value < self.ge:
+            return f"must be >= {self.ge:g}"
+        if self.gt is not None and value <= self.gt:
+            return f"must be > {self.gt:g}"
+        if self.le is not None and value > self.le:
+            return f"must be <= {self.le:g}"
+        if self.lt is not None and value >= self.lt:
+            return f"must be < {self.lt:g}"
+        return None
+
+
+# the value kinds settings are declared with; `build` checks each value against them
+PositiveInt = Annotated[int, Range(ge=1)]
+NonNegativeInt = Annotated[int, Range(ge=0)]
+PositiveFloat = Annotated[float, Range(gt=0)]
+NonNegativeFloat = Annotated[float, Range(ge=0)]
+Beta = Annotated[float, Range(ge=0, lt=1)]  # an Adam moment decay
+Probability = Annotated[float, Range(ge=0, le=1)]
+
+
 @dataclass
 class TrainConfig:
-    steps: int = 2000
-    batch_size: int = 64
-    train_size: int | None = None  # None: the whole training split
-    test_size: int | None = None  # None: the whole test split
-    eval_every: int = 0  # 0: evaluate only at the end
-    checkpoint_every: int = 500  # 0: only at the end
-    log_every: int = 50  # also how often losses are checked for NaN/inf
-    eval_batch_size: int = 1000
+    steps: PositiveInt = 2000
+    batch_size: PositiveInt = 64
+    train_size: PositiveInt | None = None  # None: the whole training split
+    test_size: PositiveInt | None = None  # None: the whole test split
+    eval_every: NonNegativeInt = 0  # 0: evaluate only at the end
+    checkpoint_every: NonNegativeInt = 500  # 0: only at the end
+    log_every: PositiveInt = 50  # also how often losses are checked for NaN/inf
+    eval_batch_size: PositiveInt = 1000
     amp: bool = True  # bf16 autocast, CUDA only
     cuda_graphs: bool = True  # capture the training step as a CUDA graph and replay it, CUDA only
     # measured after training (bench.evaluate.run_measures), kept in the record
-    metric_samples: int = 10000  # disentanglement metrics' training points (dlib's study: 10000)
-    metrics_backend: str = "bench"  # bench | dlib (disentanglement-lib, if installed)
+    metric_samples: PositiveInt = 10000  # disentanglement metrics' training points (dlib's study: 10000)
+    metrics_backend: Literal["bench", "dlib"] = "bench"  # disentanglement-lib, if installed
     morphometrics: bool = True  # MNIST code sweeps scored by Morpho-MNIST measures
-    tsne_points: int = 2000  # test images in the recorded t-SNE layout (0: none)
+    tsne_points: NonNegativeInt = 2000  # test images in the recorded t-SNE layout (0: none)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -74,26 +107,52 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _coerce(cls_name: str, field: dataclasses.Field, value: Any) -> Any:
-    default = field.default
-    if value is None or default is None:
+def _unpack(hint) -> tuple[Any, list[Range], bool]:
+    """A field's declared type -> (base type or Literal, its ranges, whether None is allowed)."""
+    optional = False
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(hint))
+        (hint,) = args
+    ranges = []
+    if typing.get_origin(hint) is Annotated:
+        hint, *meta = typing.get_args(hint)
+        ranges = [m for m in meta if isinstance(m, Range)]
+    return hint, ranges, optional
+
+
+def _coerce(cls_name: str, name: str, hint, value: Any) -> Any:
+    kind, ranges, optional = _unpack(hint)
+    where = f"(for {cls_name})"
+    if value is None:
+        if optional:
+            return None
+        raise BenchError(f"{name}=none is not allowed {where}")
+    if typing.get_origin(kind) is Literal:
+        choices = typing.get_args(kind)
+        if value not in choices:
+            raise BenchError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))} {where}")
         return value
-    kind = type(default)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, float) and value.is_integer():
-        return int(value)
+        value = float(value)
+    elif kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise BenchError(
-            f"{field.name}={value!r} is not a valid {kind.__name__} (for {cls_name})"
-        )
+        raise BenchError(f"{name}={value!r} is not a valid {kind.__name__} {where}")
+    if kind is float and value != value:
+        raise BenchError(f"{name}=nan is not a valid float {where}")
+    for bound in ranges:
+        problem = bound.violation(value)
+        if problem:
+            raise BenchError(f"{name}={value!r}: {problem} {where}")
     return value
 
 
 def build(cls, values: dict[str, Any]):
-    """Instantiate a config dataclass from a dict, type-checking each value."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    return cls(**{k: _coerce(cls.__name__, fields[k], v) for k, v in values.items()})
+    """Instantiate a config dataclass from a dict, checking each value against its declared
+    type: int/float/bool/str, `Literal[...]` choices, `Range` bounds, `| None`."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return cls(**{k: _coerce(cls.__qualname__, k, hints[k], v) for k, v in values.items()})
 
 
 TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
@@ -127,11 +186,13 @@ def resolve(method_cls, preset: str, overrides: dict[str, Any]) -> tuple[TrainCo
     merged = {**PRESETS[preset], **method_cls.presets.get(preset, {}), **overrides}
     train = build(TrainConfig, {k: v for k, v in merged.items() if k in train_keys})
     method = build(method_cls.Config, {k: v for k, v in merged.items() if k in method_keys})
-    for key in ("steps", "batch_size"):
-        if getattr(train, key) < 1:
-            raise BenchError(f"{key} must be >= 1, got {getattr(train, key)}")
-    for key in ("train_size", "test_size"):
-        value = getattr(train, key)
-        if value is not None and value < 1:
-            raise BenchError(f"{key} must be >= 1 or none, got {value}")
+    check_batch(train)
     return train, method
+
+
+def check_batch(train: TrainConfig, images: int | None = None) -> None:
+    """A batch must fit in the training images a run uses: `train_size`, and the dataset's
+    `images` once it is loaded."""
+    sizes = [n for n in (train.train_size, images) if n is not None]
+    if sizes and train.batch_size > min(sizes):
+        raise BenchError(f"batch_size={train.batch_size} exceeds the {min(sizes)} training images of the run")

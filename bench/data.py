@@ -61,8 +61,9 @@ class ImageDataset:
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float [-1, 1], the range every generator's tanh produces."""
-    return x.float().div_(127.5).sub_(1.0)
+    """uint8 [0, 255] -> float [-1, 1], the range every generator's tanh produces, in the
+    default dtype (float32; float64 in the tests that compare trajectories exactly)."""
+    return x.to(torch.get_default_dtype()).div_(127.5).sub_(1.0)
 
 
 class BatchSampler:

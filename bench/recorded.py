@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from bench import checkpoint
 from bench.config import build
 from bench.errors import BenchError
 from bench.registry import METHODS, load_builtins
@@ -39,13 +40,12 @@ def load_trained(record: dict, workdir: Path, device: torch.device | str = "cpu"
     """The method of `record`, with the weights of its checkpoint under `workdir`."""
     load_builtins()
     cls = METHODS.get(record["method"])
-    checkpoint = Path(workdir) / record["run_id"] / "checkpoint.pt"
-    if not checkpoint.exists():
-        raise BenchError(f"{record['run_id']}: no checkpoint at {checkpoint} (checkpoints stay on the machine "
+    path = checkpoint.path_for(workdir, record["run_id"])
+    if not path.exists():
+        raise BenchError(f"{record['run_id']}: no checkpoint at {path} (checkpoints stay on the machine "
                          "that trained; pass --workdir, or rerun the run there)")
     method = cls(build(cls.Config, record["config"]["method"]), image_shape=tuple(record.get("image_shape", (1, 32, 32))))
-    state = torch.load(checkpoint, map_location=device, weights_only=False)
-    method.load_state_dict(state["method"])
+    method.load_state_dict(checkpoint.load(path, map_location=device)["method"])
     return method.to(device).eval()
 
 

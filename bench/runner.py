@@ -4,6 +4,7 @@ the sweep goes on; a Ctrl-C stops the sweep after checkpointing the current job.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -16,11 +17,14 @@ from typing import Any
 
 import torch
 
+from bench import checkpoint
 from bench import config as config_lib
 from bench.data import ImageDataset, load_dataset
-from bench.device import seed_everything
+from bench.device import provenance, seed_everything
+from bench.errors import BenchError
 from bench.evaluate import run_measures
 from bench.evaluate.harness import evaluate_clustering
+from bench.files import RunLocked, run_lock
 from bench.registry import METHODS, load_builtins
 from bench.results import git_commit, read_record, write_record
 from bench.seed_batch import batchable
@@ -78,13 +82,14 @@ def _new_record(job: Job, device: torch.device) -> dict:
         "config": job.config_dict(),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "torch_version": torch.__version__,
+        **provenance(device),
         "git_commit": git_commit(),
         "started_at": _utc_now(),
     }
 
 
 def _checkpoint(job: Job, workdir: Path) -> Path:
-    return Path(workdir) / job.run_id / "checkpoint.pt"
+    return checkpoint.path_for(workdir, job.run_id)
 
 
 def _record_outcome(record: dict, job: Job, outcome, method, run_data: ImageDataset, device: torch.device) -> None:
@@ -101,7 +106,8 @@ def _record_outcome(record: dict, job: Job, outcome, method, run_data: ImageData
 
 
 def _failed(record: dict, exc: Exception) -> None:
-    record.update(status="failed", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    message = str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}"
+    record.update(status="failed", message=message, traceback=traceback.format_exc())
 
 
 def _write(record: dict, checkpoint: Path, seconds: float, results_dir: Path) -> dict:
@@ -219,12 +225,9 @@ def summary_line(record: dict) -> str:
 
 
 def _checkpoint_step(job: Job, workdir: Path) -> int:
-    path = _checkpoint(job, workdir)
-    if not path.exists():
-        return 0
-    try:  # mmap: reads the step without loading the weights
-        return int(torch.load(path, map_location="cpu", mmap=True, weights_only=False)["step"])
-    except Exception:  # noqa: BLE001 -- an unreadable checkpoint fails in its own (lone) run
+    try:
+        return checkpoint.peek_step(_checkpoint(job, workdir))
+    except BenchError:  # an unreadable checkpoint fails in its own (lone) run
         return -1
 
 
@@ -255,7 +258,6 @@ def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir
     `batch_seeds`, the seeds of a method train together (`execute_seed_batch`). Stops
     early after an interrupted job, since the user asked the whole sweep to stop."""
     load_builtins()
-    datasets: dict[str, ImageDataset] = {}
     records = []
     todo = []
     for job in jobs:
@@ -263,14 +265,23 @@ def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir
             echo(f"{job.method} seed {job.seed}: already recorded ({job.run_id}), skipped")
         else:
             todo.append(job)
+    datasets = {name: load_dataset(name, data_root) for name in sorted({job.dataset for job in todo})}
+    for job in todo:  # before any training: a batch must fit in the images the run trains on
+        config_lib.check_batch(job.train, len(datasets[job.dataset].train_x))
     for group in seed_groups(todo, batch_seeds, resume, workdir):
-        dataset = group[0].dataset
-        if dataset not in datasets:
-            datasets[dataset] = load_dataset(dataset, data_root)
-        if len(group) > 1:
-            done = execute_seed_batch(group, datasets[dataset], device, results_dir, workdir, resume, progress)
-        else:
-            done = [execute(group[0], datasets[dataset], device, results_dir, workdir, resume, progress)]
+        data = datasets[group[0].dataset]
+        with contextlib.ExitStack() as locks:
+            try:
+                for job in group:
+                    locks.enter_context(run_lock(Path(workdir) / job.run_id))
+            except RunLocked as held:
+                echo(f"{group[0].method} seed {','.join(str(j.seed) for j in group)}: another bench process is "
+                     f"running it (lock in {held}), skipped")
+                continue
+            if len(group) > 1:
+                done = execute_seed_batch(group, data, device, results_dir, workdir, resume, progress)
+            else:
+                done = [execute(group[0], data, device, results_dir, workdir, resume, progress)]
         for record in done:
             records.append(record)
             echo(summary_line(record))

@@ -91,6 +91,9 @@ class SeedBatchStep(TrainStep):
     def _graph_generators(self) -> list[torch.Generator]:
         return [rng.generator for rng in self.rngs]
 
+    def _stack_seeds(self, rows: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(rows)
+
     def read_means(self) -> list[dict[str, float]]:
         """Per seed: the mean of each loss term since the last read (one host sync)."""
         if self.count == 0 or self.sums is None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config import BOOKKEEPING_KEYS
 from bench.claims import CLAIMS
+from bench.config import BOOKKEEPING_KEYS
 from bench.registry import METHODS, load_builtins
 
 

@@ -14,6 +14,7 @@ opts out with `cuda_graphs = False`) runs eagerly, and `mode` says which one ran
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 import torch
@@ -79,7 +80,9 @@ class TrainStep:
             objective.backward()
             opt.step()
             terms += [(f"{phase.name}_loss" if name == "loss" else name, value) for name, value in out.items()]
-        values = torch.stack([value.detach().float() for _, value in terms], dim=-1)
+        # logged in at least fp32 (bf16 terms upcast; float64 kept)
+        dtype = functools.reduce(torch.promote_types, [value.dtype for _, value in terms], torch.float32)
+        values = torch.stack([value.detach().to(dtype) for _, value in terms], dim=-1)
         if self.keys is None:
             self.keys = [name for name, _ in terms]
             self.sums = torch.zeros_like(values)
@@ -145,6 +148,25 @@ class TrainStep:
             opt.load_state_dict(state)
 
     # -- the loss log --------------------------------------------------------------------
+    def log_window(self, s: int = 0) -> dict | None:
+        """Seed s's loss sums since the last read, for a checkpoint (None before any step)."""
+        if self.keys is None:
+            return None
+        sums = self.sums if self.sums.dim() == 1 else self.sums[s]
+        return {"keys": list(self.keys), "sums": sums.detach().cpu().clone(), "count": self.count}
+
+    def load_log_windows(self, windows: list[dict | None]) -> None:
+        """Continue each seed's log window from its checkpoint, so that the first mean
+        logged after a resume covers the same steps as an uninterrupted run's."""
+        if not windows or any(w is None for w in windows):
+            return
+        self.keys, self.count = list(windows[0]["keys"]), windows[0]["count"]
+        self.sums = self._stack_seeds([w["sums"].to(self.device) for w in windows])
+
+    def _stack_seeds(self, rows: list[torch.Tensor]) -> torch.Tensor:
+        (row,) = rows  # a lone step trains one seed
+        return row
+
     def read_means(self) -> dict[str, float]:
         """Mean of each loss term over the steps since the last read (one host sync)."""
         if self.count == 0 or self.sums is None:

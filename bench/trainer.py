@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from bench import checkpoint
 from bench.config import TrainConfig
 from bench.data import BatchSampler, ImageDataset, to_float
 from bench.device import rng_state, set_rng_state
@@ -43,13 +43,6 @@ class TrainOutcome:
     seed_batch: int = 0  # S when trained as one of S seeds in a batched step, else 0
 
 
-def save_atomic(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 @dataclass
 class _Seed:
     """One seed's bookkeeping inside a training loop."""
@@ -65,6 +58,7 @@ class _Seed:
     steps: int = 0
     resumed_from: int | None = None
     prior: float = 0.0
+    log_window: dict | None = None  # a resumed checkpoint's partial log window
 
     @property
     def active(self) -> bool:
@@ -115,6 +109,7 @@ class Trainer:
                                        amp=cfg.amp, cuda_graphs=cfg.cuda_graphs)
         if opt_states is not None:
             train_step.load_optimizer_states(opt_states)
+            train_step.load_log_windows([r.log_window for r in runs])
         samplers = [BatchSampler(len(data.train_x), cfg.batch_size, r.seed, self.device) for r in runs]
 
         def batch() -> torch.Tensor:
@@ -165,6 +160,8 @@ class Trainer:
         for s, run in enumerate(runs):
             if run.active or run.status == "interrupted":
                 run.steps = step
+                # NaN weights between log steps: diverged, not a k-means failure or a bad checkpoint
+                self._diverged_if_non_finite(run, self._trained_state(run, train_step, s), step)
             if run.status == "completed":
                 with torch.no_grad(), run.own_rng():
                     run.method.eval()
@@ -180,7 +177,7 @@ class Trainer:
     def _resume(self, runs: list[_Seed]) -> tuple[int, list | None]:
         """Load each seed's checkpoint (a lone run's or a batched seed's: same format).
         Returns the common step and each seed's optimizer states (None: start fresh)."""
-        states = [torch.load(r.checkpoint, map_location=self.device, weights_only=False)
+        states = [checkpoint.load(r.checkpoint, map_location=self.device)
                   if r.checkpoint is not None and r.checkpoint.exists() else None for r in runs]
         if all(state is None for state in states):
             return 0, None
@@ -196,21 +193,35 @@ class Trainer:
                 run.rng.load(state["rng"])
             run.losses, run.evaluations = state["losses"], state["evaluations"]
             run.resumed_from, run.prior = state["step"], state["elapsed_s"]
+            run.log_window = state["log_window"]
         return steps.pop(), [state["optimizers"] for state in states]
 
+    @staticmethod
+    def _trained_state(run: _Seed, train_step, s: int) -> dict:
+        return {"method": run.method.state_dict(),
+                "optimizers": [] if train_step is None else train_step.optimizer_states(s)}
+
+    @staticmethod
+    def _diverged_if_non_finite(run: _Seed, state: dict, step: int) -> bool:
+        problem = checkpoint.trained_state_problem(state)
+        if problem:
+            run.status, run.message = "diverged", f"{problem} at step {step}"
+        return bool(problem)
+
     def _save(self, run: _Seed, train_step, step: int, s: int = 0) -> None:
+        """Checkpoint one seed, unless its weights went non-finite between log steps: then
+        the run has diverged and its last good checkpoint is kept."""
         if run.checkpoint is None:
             return
-        optimizers = [] if train_step is None else train_step.optimizer_states(s)
-        save_atomic(
-            {
-                "step": step,
-                "method": run.method.state_dict(),
-                "optimizers": optimizers,
-                "rng": rng_state() if run.rng is None else run.rng.sync(),
-                "losses": run.losses,
-                "evaluations": run.evaluations,
-                "elapsed_s": run.prior + time.perf_counter() - self._started,
-            },
-            run.checkpoint,
-        )
+        state = {
+            "step": step,
+            **self._trained_state(run, train_step, s),
+            "rng": rng_state() if run.rng is None else run.rng.sync(),
+            "losses": run.losses,
+            "evaluations": run.evaluations,
+            # the log window in progress, so a resumed run logs what an uninterrupted one does
+            "log_window": None if train_step is None else train_step.log_window(s),
+            "elapsed_s": run.prior + time.perf_counter() - self._started,
+        }
+        if not self._diverged_if_non_finite(run, state, step):
+            checkpoint.save(state, run.checkpoint)

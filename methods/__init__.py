@@ -1,3 +1,12 @@
 """Method adapters. Importing this package registers every built-in method."""
 
-from methods import aae, ae_kmeans, infoae, infogan, kmeans_pixels, latentgan_ae, learned_prior_aae, unrolled_infogan  # noqa: F401
+from methods import (  # noqa: F401
+    aae,
+    ae_kmeans,
+    infoae,
+    infogan,
+    kmeans_pixels,
+    latentgan_ae,
+    learned_prior_aae,
+    unrolled_infogan,
+)

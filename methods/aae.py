@@ -57,6 +57,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.config import Beta, NonNegativeFloat, PositiveFloat, PositiveInt
 from bench.registry import register_method
 from methods import info_codes, random_draws
 from methods.base import CodeSpec, Method, Phase
@@ -72,16 +73,16 @@ class AAE(Method):
 
     @dataclass
     class Config:
-        n_categories: int = 16
-        style_dim: int = 10
-        hidden: int = 1000  # encoder / decoder width (the paper: 3000)
-        d_hidden: int = 1000  # discriminator width (the paper: 3000)
-        lr_ae: float = 1e-3
-        lr_d: float = 2e-4
-        lr_g: float = 2e-4
-        beta1: float = 0.5
-        beta2: float = 0.999
-        d_input_noise: float = 0.3  # std of Gaussian noise added to every discriminator input
+        n_categories: PositiveInt = 16
+        style_dim: PositiveInt = 10
+        hidden: PositiveInt = 1000  # encoder / decoder width (the paper: 3000)
+        d_hidden: PositiveInt = 1000  # discriminator width (the paper: 3000)
+        lr_ae: PositiveFloat = 1e-3
+        lr_d: PositiveFloat = 2e-4
+        lr_g: PositiveFloat = 2e-4
+        beta1: Beta = 0.5
+        beta2: Beta = 0.999
+        d_input_noise: NonNegativeFloat = 0.3  # std of Gaussian noise added to every discriminator input
 
     presets = {
         "smoke": {"steps": 300},

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import torch
 
+from bench.config import Beta, PositiveFloat, PositiveInt
 from bench.data import to_float
 from bench.registry import register_method
-from methods.autoencoder import ConvAutoencoder, architecture
+from methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
 from methods.base import Method, Phase
 from methods.kmeans import KMeansHead
 
@@ -22,13 +23,13 @@ class AEKMeans(Method):
 
     @dataclass
     class Config:
-        architecture: str = "table2_mnist32"
-        n_clusters: int = 10
-        n_init: int = 10
-        lr: float = 2e-4
-        beta1: float = 0.5
-        beta2: float = 0.9
-        embed_batch_size: int = 2000
+        architecture: ArchitectureName = "table2_mnist32"
+        n_clusters: PositiveInt = 10
+        n_init: PositiveInt = 10
+        lr: PositiveFloat = 2e-4
+        beta1: Beta = 0.5
+        beta2: Beta = 0.9
+        embed_batch_size: PositiveInt = 2000
 
     presets = {"paper": {"steps": 50 * 60000 // 128, "batch_size": 128}}
 

@@ -10,6 +10,7 @@ on the latent, bilinear upsampling x4 then x2 with 3x3 convs + BN + ReLU, tanh o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch.nn.functional as F
 from torch import nn
@@ -55,9 +56,11 @@ ARCHITECTURES = {
 }
 
 
+# the `architecture` setting's choices, checked by bench.config before anything is built
+ArchitectureName = Literal[tuple(ARCHITECTURES)]
+
+
 def architecture(name: str, image_shape) -> Architecture:
-    if name not in ARCHITECTURES:
-        raise BenchError(f"unknown architecture {name!r}; available: {', '.join(ARCHITECTURES)}")
     arch = ARCHITECTURES[name]
     if tuple(image_shape) != arch.image_shape:
         raise BenchError(f"architecture {name} takes {arch.image_shape} images, the data has {tuple(image_shape)}")

@@ -71,18 +71,17 @@ generation De(G(n, c)).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
+from bench.config import Beta, NonNegativeFloat, PositiveFloat, PositiveInt
 from bench.errors import BenchError
 from bench.registry import register_method
 from methods import info_codes, random_draws
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
-
-WEIGHTINGS = ("gamma_class", "gamma_recon", "gamma_latent")
-RECON_LOSSES = ("mse", "l1")
 
 
 def _bce(logit: torch.Tensor, real: bool) -> torch.Tensor:
@@ -99,23 +98,23 @@ class InfoAE(Method):
 
     @dataclass
     class Config:
-        noise_dim: int = 100
-        n_categories: int = 10
+        noise_dim: PositiveInt = 100
+        n_categories: PositiveInt = 10
         noise_low: float = -1.0  # the paper: "uniform distribution" (bounds lost)
         noise_high: float = 1.0
-        latent_dim: int = 64  # not stated in the paper
-        hidden: int = 512  # hidden width of the two-layer G, C, S (not stated)
-        alpha: float = 1.0
-        beta: float = 1.0
-        gamma: float = 0.4
-        weighting: str = "gamma_class"  # which loss group gamma weights; see the docstring
-        recon_loss: str = "mse"
+        latent_dim: PositiveInt = 64  # not stated in the paper
+        hidden: PositiveInt = 512  # hidden width of the two-layer G, C, S (not stated)
+        alpha: NonNegativeFloat = 1.0
+        beta: NonNegativeFloat = 1.0
+        gamma: NonNegativeFloat = 0.4
+        weighting: Literal["gamma_class", "gamma_recon", "gamma_latent"] = "gamma_class"  # see the docstring
+        recon_loss: Literal["mse", "l1"] = "mse"
         d_on_recon: bool = True  # D also sees x_hat = De(E(x)) as fake
         generator_vs_critic: bool = False  # G also plays against S (min-max reading of eq. 2)
         class_e_through_decoder: bool = True  # L_CE's gradient also reaches De and G
-        lr: float = 2e-4
-        beta1: float = 0.5
-        beta2: float = 0.999
+        lr: PositiveFloat = 2e-4
+        beta1: Beta = 0.5
+        beta2: Beta = 0.999
 
     # The paper states neither batch size nor training length: batch 64 (the DCGAN
     # default) and 20k steps (~21 epochs of the 60k training images).
@@ -125,10 +124,8 @@ class InfoAE(Method):
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)
         cfg = config
-        if cfg.weighting not in WEIGHTINGS:
-            raise BenchError(f"weighting must be one of {WEIGHTINGS}, got {cfg.weighting!r}")
-        if cfg.recon_loss not in RECON_LOSSES:
-            raise BenchError(f"recon_loss must be one of {RECON_LOSSES}, got {cfg.recon_loss!r}")
+        if not cfg.noise_low < cfg.noise_high:
+            raise BenchError(f"noise_low={cfg.noise_low} must be below noise_high={cfg.noise_high}")
         c, h, w = self.image_shape
         self.code_spec = CodeSpec(cfg.n_categories, 0, (-1.0, 1.0), cfg.noise_dim)
         conv_trunk = [

@@ -23,12 +23,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.config import (
+    Beta,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
 from bench.errors import BenchError
 from bench.registry import register_method
 from methods import info_codes
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
-
 
 # (D/Q trunk, generator up to its last layer) per input size. 32x32: the paper's MNIST
 # table. 64x64 (dSprites): four stride-2 stages down to 4x4 on each side, the shape of the
@@ -56,15 +62,15 @@ class InfoGAN(Method):
 
     @dataclass
     class Config:
-        noise_dim: int = 62
-        n_categories: int = 10
-        n_continuous: int = 2
-        lambda_disc: float = 1.0
-        lambda_cont: float = 1.0
-        lr_d: float = 2e-4
-        lr_g: float = 1e-3
-        beta1: float = 0.5
-        beta2: float = 0.999
+        noise_dim: PositiveInt = 62
+        n_categories: PositiveInt = 10
+        n_continuous: NonNegativeInt = 2
+        lambda_disc: NonNegativeFloat = 1.0
+        lambda_cont: NonNegativeFloat = 1.0
+        lr_d: PositiveFloat = 2e-4
+        lr_g: PositiveFloat = 1e-3
+        beta1: Beta = 0.5
+        beta2: Beta = 0.999
         q_learn_std: bool = False
 
     # the authors' code: 50 "epochs" x 100 updates at batch 128

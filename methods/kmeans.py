@@ -19,8 +19,8 @@ class KMeansHead(nn.Module):
         # seeded from numpy's global state, which the runner seeds per run
         seed = int(np.random.randint(2**31 - 1))
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
-        km.fit(features.detach().float().cpu().numpy())
+        km.fit(features.detach().to(self.centers.dtype).cpu().numpy())
         self.centers.copy_(torch.from_numpy(km.cluster_centers_).to(self.centers))
 
     def assign(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.cdist(features.float(), self.centers).argmin(dim=1)
+        return torch.cdist(features.to(self.centers.dtype), self.centers).argmin(dim=1)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.config import PositiveInt
 from bench.registry import register_method
 from methods.base import Method
 from methods.kmeans import KMeansHead
@@ -19,8 +20,8 @@ class KMeansPixels(Method):
 
     @dataclass
     class Config:
-        n_clusters: int = 10
-        n_init: int = 10
+        n_clusters: PositiveInt = 10
+        n_init: PositiveInt = 10
 
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)

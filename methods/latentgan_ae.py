@@ -29,9 +29,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.config import (
+    Beta,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Probability,
+)
 from bench.registry import register_method
 from methods import info_codes, random_draws
-from methods.autoencoder import ConvAutoencoder, architecture
+from methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
 
@@ -44,16 +52,16 @@ class LatentGANAE(Method):
 
     @dataclass
     class Config:
-        architecture: str = "table2_mnist32"
-        noise_dim: int = 64
-        n_categories: int = 10
-        n_continuous: int = 2
-        lambda_disc: float = 0.1
-        lambda_cont: float = 1.0
-        label_noise: float = 0.1
-        lr: float = 2e-4
-        beta1: float = 0.5
-        beta2: float = 0.9
+        architecture: ArchitectureName = "table2_mnist32"
+        noise_dim: PositiveInt = 64
+        n_categories: PositiveInt = 10
+        n_continuous: NonNegativeInt = 2
+        lambda_disc: NonNegativeFloat = 0.1
+        lambda_cont: NonNegativeFloat = 1.0
+        label_noise: Probability = 0.1
+        lr: PositiveFloat = 2e-4
+        beta1: Beta = 0.5
+        beta2: Beta = 0.9
         q_learn_std: bool = False
 
     presets = {"paper": {"steps": 50 * 60000 // 128, "batch_size": 128}}

@@ -67,19 +67,25 @@ Embedding: Enc(x) (64-d). Reconstruction: Dec(Enc(x)). Generation: Dec(prior cod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.config import (
+    Beta,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
 from bench.errors import BenchError
 from bench.registry import register_method
 from methods import info_codes
-from methods.autoencoder import ConvAutoencoder, architecture
+from methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
 from methods.base import CodeSpec, Method, Phase
 from methods.nets import build
-
-PRIORS = ("learned", "fixed")
 
 
 @register_method("learned_prior_aae")
@@ -90,21 +96,21 @@ class LearnedPriorAAE(Method):
 
     @dataclass
     class Config:
-        prior: str = "learned"  # "learned": CG(z, s); "fixed": [one-hot(s), c, z], the baseline
-        architecture: str = "table2_mnist32"
-        noise_dim: int = 64  # CG's noise z (learned prior only)
-        n_categories: int = 10
-        n_continuous: int = 0
-        cg_hidden: int = 512
-        dc_hidden: int = 512
-        lambda_info: float = 1.0  # CE on s
-        lambda_cont: float = 1.0  # Gaussian NLL on continuous codes (when n_continuous > 0)
-        lambda_adv: float = 1.0  # the encoder's adversarial loss against D_C
-        feature_weight: float = 1.0  # the learned-similarity (D_I feature) reconstruction
-        pixel_weight: float = 0.0  # optional pixel MSE reconstruction term
-        lr: float = 2e-4
-        beta1: float = 0.5
-        beta2: float = 0.999
+        prior: Literal["learned", "fixed"] = "learned"  # learned: CG(z, s); fixed: [one-hot(s), c, z], the baseline
+        architecture: ArchitectureName = "table2_mnist32"
+        noise_dim: PositiveInt = 64  # CG's noise z (learned prior only)
+        n_categories: PositiveInt = 10
+        n_continuous: NonNegativeInt = 0
+        cg_hidden: PositiveInt = 512
+        dc_hidden: PositiveInt = 512
+        lambda_info: NonNegativeFloat = 1.0  # CE on s
+        lambda_cont: NonNegativeFloat = 1.0  # Gaussian NLL on continuous codes (when n_continuous > 0)
+        lambda_adv: NonNegativeFloat = 1.0  # the encoder's adversarial loss against D_C
+        feature_weight: NonNegativeFloat = 1.0  # the learned-similarity (D_I feature) reconstruction
+        pixel_weight: NonNegativeFloat = 0.0  # optional pixel MSE reconstruction term
+        lr: PositiveFloat = 2e-4
+        beta1: Beta = 0.5
+        beta2: Beta = 0.999
 
     # the setting the paper itself varies: learned prior vs the fixed-prior baseline
     protocol_keys = ("prior",)
@@ -118,8 +124,6 @@ class LearnedPriorAAE(Method):
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)
         cfg = config
-        if cfg.prior not in PRIORS:
-            raise BenchError(f"prior must be one of {PRIORS}, got {cfg.prior!r}")
         arch = architecture(cfg.architecture, self.image_shape)
         self.latent = arch.latent
         if cfg.prior == "fixed":

@@ -24,12 +24,13 @@ Our readings where the paper is silent:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from bench.errors import BenchError
+from bench.config import NonNegativeInt, PositiveFloat
 from bench.registry import register_method
 from methods import info_codes, unroll
 from methods.infogan import InfoGAN
@@ -43,9 +44,9 @@ class UnrolledInfoGAN(InfoGAN):
 
     @dataclass
     class Config(InfoGAN.Config):
-        k: int = 10  # unrolled D steps (the paper compares 0, 5, 7, 10; 10 is its best)
-        unroll_rule: str = "adam"
-        unroll_lr: float = 2e-4  # eta of eq. 8, for unroll_rule=sgd
+        k: NonNegativeInt = 10  # unrolled D steps (the paper compares 0, 5, 7, 10; 10 is its best)
+        unroll_rule: Literal["adam", "sgd"] = "adam"
+        unroll_lr: PositiveFloat = 2e-4  # eta of eq. 8, for unroll_rule=sgd
 
     protocol_keys = ("k",)
     # the smoke run is a CPU regression check: each unrolled step is a double backward
@@ -54,10 +55,6 @@ class UnrolledInfoGAN(InfoGAN):
     presets = {**InfoGAN.presets, "smoke": {"steps": 50, "k": 1}}
 
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
-        if config.k < 0:
-            raise BenchError(f"k must be >= 0 unrolled steps, got {config.k}")
-        if config.unroll_rule not in ("adam", "sgd"):
-            raise BenchError(f"unroll_rule must be 'adam' or 'sgd', got {config.unroll_rule!r}")
         super().__init__(config, image_shape)
         self._d_optimizer: torch.optim.Optimizer | None = None
 

@@ -9,6 +9,23 @@ import tests.plugin  # noqa: F401  registers the toy dataset and misbehaving met
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (`-n N`), each worker takes its share of the cores, so N workers
+    do not oversubscribe the machine with N x all-cores torch threads. `bench` processes the
+    tests start take the same count (BENCH_THREADS), so that a subprocess run and an
+    in-process reference reduce in the same order."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
+    os.environ["BENCH_THREADS"] = str(torch.get_num_threads())
+
+
+def pytest_collection_modifyitems(config, items):
+    """The minutes-long smoke runs first, so that parallel workers fill in around them with
+    the short tests instead of one worker starting a smoke run last."""
+    items.sort(key=lambda item: item.get_closest_marker("smoke") is None)
+
+
 def mnist_root() -> Path:
     return Path(os.environ.get("BENCH_DATA") or ROOT / "data")
 

@@ -42,7 +42,7 @@ def test_list_shows_methods_datasets_and_presets():
 )
 def test_bad_options_fail_in_one_line(args, message, capsys, tmp_path):
     code = main(["run", "--methods", "infogan", "--data-root", str(tmp_path / "none"),
-                 "--results-dir", str(tmp_path / "r"), *args])
+                 "--results-dir", str(tmp_path / "r"), "--workdir", str(tmp_path / "w"), *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     if message:
@@ -55,13 +55,43 @@ def test_missing_data_without_network_is_one_line(tmp_path, monkeypatch, capsys)
 
     monkeypatch.setattr("torchvision.datasets.mnist.download_and_extract_archive", no_network)
     code = main(["run", "--methods", "kmeans_pixels", "--data-root", str(tmp_path / "empty"),
-                 "--results-dir", str(tmp_path / "r")])
+                 "--results-dir", str(tmp_path / "r"), "--workdir", str(tmp_path / "w")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith("bench: error: MNIST is not in") and "put train-images-idx3-ubyte.gz" in err[0]
-    assert not (tmp_path / "r" / "runs").exists()  # nothing half-recorded
+    assert not list((tmp_path / "r").rglob("*.json"))  # nothing half-recorded
 
 
 def test_bad_seed_count_is_rejected_by_the_parser():
     out = bench("run", "--methods", "infogan", "--seeds", "0")
     assert out.returncode == 2 and "expected a seed count >= 1" in out.stderr
+
+
+@pytest.mark.parametrize("seeds, message", [
+    (",", "expected a seed count >= 1 (e.g. 5) or a comma list of seeds >= 0"),
+    ("-1,", "expected a seed count >= 1 (e.g. 5) or a comma list of seeds >= 0"),
+    ("0,0", "seed 0 is given twice in '0,0'"),
+])
+def test_seed_lists_that_would_run_nothing_or_twice_are_refused(seeds, message):
+    out = bench("run", "--methods", "infogan", f"--seeds={seeds}")
+    assert out.returncode == 2 and message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("setting", ["log_every=0", "eval_batch_size=0", "batch_size=5000", "lr_d=-0.001",
+                                     "n_categories=0", "seed=1"])
+def test_bad_settings_fail_before_any_training(setting, tmp_path, capsys):
+    code = main(["run", "--methods", "infogan", "--set", setting, "--data-root", str(tmp_path / "none"),
+                 "--results-dir", str(tmp_path / "r"), "--workdir", str(tmp_path / "w")])
+    assert code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not list(tmp_path.rglob("*.json")) and not list(tmp_path.rglob("checkpoint.pt"))
+
+
+@pytest.mark.parametrize("flag", ["--results-dir", "--workdir"])
+def test_an_unwritable_folder_fails_before_training(flag, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    folders = {"--results-dir": str(tmp_path / "r"), "--workdir": str(tmp_path / "w"), flag: str(tmp_path / "a-file" / "x")}
+    code = main(["run", "--methods", "infogan", "--data-root", str(tmp_path / "none"),
+                 *[arg for pair in folders.items() for arg in pair]])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("bench: error: cannot write to the ")
+    assert str(tmp_path / "a-file" / "x") in err[0]

@@ -67,4 +67,4 @@ def test_missing_files_without_network_say_where_to_put_them(tmp_path, monkeypat
     message = str(err.value)
     assert "\n" not in message
     assert "urlopen error no network" in message
-    assert f"put train-images-idx3-ubyte.gz" in message and str(tmp_path / "empty" / "MNIST" / "raw") in message
+    assert "put train-images-idx3-ubyte.gz" in message and str(tmp_path / "empty" / "MNIST" / "raw") in message

@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from bench.config import resolve
-from bench.errors import BenchError
 from methods.learned_prior_aae import LearnedPriorAAE
 from tests.plugin import load_toy
 
@@ -116,11 +115,6 @@ def test_clusters_come_from_q_on_the_image_discriminator():
         method.q_head[-1].bias.zero_()
         method.q_head[-1].bias[7] = 1e4
     assert method.cluster(batch()).eq(7).all()
-
-
-def test_unknown_prior_is_refused():
-    with pytest.raises(BenchError, match="prior"):
-        make(prior="gaussian")
 
 
 def test_prior_fixed_is_one_setting_and_smoke_refines_the_length():

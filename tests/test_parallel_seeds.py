@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from bench import checkpoint
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"steps": 12, "batch_size": 16, "checkpoint_every": 6, "log_every": 3}
 
@@ -38,8 +40,8 @@ def test_parallel_seeds_equal_lone_runs(tmp_path):
         assert par[seed]["losses"] == lone[seed]["losses"]
         assert par[seed]["metrics"] == lone[seed]["metrics"]
         run_id = lone[seed]["run_id"]
-        a = torch.load(lone_runs / run_id / "checkpoint.pt", weights_only=False)["method"]
-        b = torch.load(par_runs / run_id / "checkpoint.pt", weights_only=False)["method"]
+        a = checkpoint.load(lone_runs / run_id / "checkpoint.pt")["method"]
+        b = checkpoint.load(par_runs / run_id / "checkpoint.pt")["method"]
         assert all(torch.equal(a[k], b[k]) for k in a)
     assert lone[0]["losses"] != lone[1]["losses"]  # the seeds really differ
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.device import choose_device
 from bench.evaluate.disentanglement import KEYS
 from bench.runner import plan, run_jobs
-from bench.device import choose_device
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"steps": 3, "batch_size": 16, "train_size": 256, "test_size": 200, "checkpoint_every": 0,
@@ -47,7 +47,7 @@ def test_a_run_records_a_tsne_layout_of_its_test_images(dirs):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--set", "metrics_backend=nope"], "bench: error: unknown metrics backend 'nope'; choose bench or dlib"),
+    (["--set", "metrics_backend=nope"], "bench: error: metrics_backend='nope' is not one of 'bench', 'dlib'"),
     (["--metrics-backend", "dlib"], "bench: error: metrics backend 'dlib' needs disentanglement-lib"),
 ])
 def test_a_backend_that_cannot_run_fails_before_training(tmp_path, args, message):

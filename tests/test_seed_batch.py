@@ -10,22 +10,22 @@ difference (another batch, other noise, another seed's weights) moves weights by
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 
+from bench import checkpoint
 from bench import config as config_lib
 from bench.cli import EXIT_ERROR
 from bench.data import BatchSampler, to_float
-from bench.device import choose_device, seed_everything
+from bench.device import seed_everything
 from bench.registry import METHODS, list_methods, load_builtins
-from bench.runner import plan, run_jobs
 from bench.seed_batch import SeedBatchStep, batchable
 from bench.seed_rng import SeedRNG
 from bench.train_step import TrainStep
+from tests import helpers
+from tests.helpers import final_weights
 from tests.plugin import TEST_METHODS, load_toy
-from tests.test_trainer import TOY, final_weights
 
 load_builtins()
 BATCHABLE = [m for m in list_methods() if m not in TEST_METHODS and batchable(METHODS.get(m))]
@@ -122,16 +122,11 @@ def test_a_loss_that_draws_outside_random_draws_fails_loudly(train_x):
 
 
 # -- through the runner: records, divergence, interrupts, resume --------------------------------
-SHORT = {**TOY, "steps": 8, "checkpoint_every": 4, "tsne_points": 0}
+SHORT = {"steps": 8, "checkpoint_every": 4, "tsne_points": 0}
 
 
 def sweep(methods, dirs, seeds=(0, 1), resume=False, batch=True, **overrides):
-    results, workdir = dirs
-    jobs = plan(methods, list(seeds), "toy", "smoke", {**SHORT, **overrides})
-    lines = []
-    records = run_jobs(jobs, Path("unused"), choose_device("cpu"), results, workdir,
-                       resume=resume, progress=False, echo=lines.append, batch_seeds=batch)
-    return records, lines
+    return helpers.sweep(methods, dirs, seeds, resume, batch_seeds=batch, **{**SHORT, **overrides})
 
 
 def test_batched_seeds_are_recorded_like_their_lone_runs(tmp_path):
@@ -181,7 +176,7 @@ def test_a_diverged_batch_records_each_seed_and_keeps_its_last_good_checkpoint(d
     assert [r["status"] for r in records] == ["diverged", "diverged"]
     assert all("non-finite D_loss" in r["message"] and r["steps"] == 8 for r in records)
     for r in records:
-        assert torch.load(dirs[1] / r["run_id"] / "checkpoint.pt", weights_only=False)["step"] == 4
+        assert checkpoint.load(dirs[1] / r["run_id"] / "checkpoint.pt")["step"] == 4
 
 
 def test_batch_seeds_and_jobs_together_are_a_one_line_error():

@@ -4,10 +4,11 @@ import pandas as pd
 
 from bench.results import load_records, write_record
 from bench.tables import clustering_table, write_table
+from tests.helpers import run_id
 
 
 def record(method, seed, acc, status="completed", k=10, many=None, overrides=None, dataset="mnist"):
-    rec = {"run_id": f"{method}-{seed}-{status}-{k}-{overrides}", "method": method, "dataset": dataset,
+    rec = {"run_id": run_id(method, seed, status, k, overrides), "method": method, "dataset": dataset,
            "seed": seed, "preset": "paper", "overrides": overrides or {}, "status": status, "n_clusters": k, "n_classes": 10}
     if status == "completed":
         rec["metrics"] = {"test": {"accuracy": acc, "accuracy_many_to_one": many if many is not None else acc,

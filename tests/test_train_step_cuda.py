@@ -11,8 +11,11 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from bench.device import seed_everything  # noqa: E402
-from bench.registry import METHODS, list_methods  # noqa: E402
-from bench.registry import create_method  # noqa: E402
+from bench.registry import (  # noqa: E402
+    METHODS,
+    create_method,  # noqa: E402
+    list_methods,
+)
 from bench.train_step import TrainStep  # noqa: E402
 from methods.base import Method  # noqa: E402
 from tests.plugin import TEST_METHODS  # noqa: E402

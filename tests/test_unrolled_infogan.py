@@ -190,10 +190,3 @@ def test_unrolled_passes_leave_batchnorm_statistics_as_a_plain_step_does(float64
     seeded_g_loss(method, x)
     for key, value in method.trunk.named_buffers():
         assert torch.equal(value, after_k0[key]), key
-
-
-def test_bad_k_is_a_one_line_error():
-    from bench.errors import BenchError
-
-    with pytest.raises(BenchError, match="k must be >= 0"):
-        create_method("unrolled_infogan", k=-1)

@@ -13,10 +13,22 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from bench.errors import BenchError
-from bench.evaluate.disentanglement.beta_vae import beta_vae, beta_vae_points, compute_beta_vae
+from bench.evaluate.disentanglement.beta_vae import (
+    beta_vae,
+    beta_vae_points,
+    compute_beta_vae,
+)
 from bench.evaluate.disentanglement.dci import compute_dci, dci
-from bench.evaluate.disentanglement.discretize import entropy, histogram_discretize, mutual_information
-from bench.evaluate.disentanglement.factor_vae import compute_factor_vae, factor_vae, factor_vae_votes
+from bench.evaluate.disentanglement.discretize import (
+    entropy,
+    histogram_discretize,
+    mutual_information,
+)
+from bench.evaluate.disentanglement.factor_vae import (
+    compute_factor_vae,
+    factor_vae,
+    factor_vae_votes,
+)
 from bench.evaluate.disentanglement.ground_truth import (
     GroundTruthData,
     RepresentationFunction,
@@ -26,7 +38,11 @@ from bench.evaluate.disentanglement.ground_truth import (
     sample_train_test,
 )
 from bench.evaluate.disentanglement.mig import compute_mig, mig
-from bench.evaluate.disentanglement.modularity import compute_modularity_explicitness, explicitness, modularity
+from bench.evaluate.disentanglement.modularity import (
+    compute_modularity_explicitness,
+    explicitness,
+    modularity,
+)
 from bench.evaluate.disentanglement.sap import compute_sap, sap
 
 __all__ = [

@@ -22,7 +22,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from bench.errors import BenchError
-from bench.evaluate.disentanglement.ground_truth import GroundTruthData, RepresentationFunction, as_random_state, encode
+from bench.evaluate.disentanglement.ground_truth import (
+    GroundTruthData,
+    RepresentationFunction,
+    as_random_state,
+    encode,
+)
 
 
 def beta_vae_points(

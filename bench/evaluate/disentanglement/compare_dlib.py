@@ -38,7 +38,11 @@ from bench.evaluate.disentanglement import (
     sample_train_test,
     sap,
 )
-from bench.evaluate.disentanglement.dlib_backend import dlib_gin, import_dlib, seeded_global_numpy
+from bench.evaluate.disentanglement.dlib_backend import (
+    dlib_gin,
+    import_dlib,
+    seeded_global_numpy,
+)
 from bench.evaluate.disentanglement.synthetic import SyntheticFactors
 
 GBT_SEED = 0

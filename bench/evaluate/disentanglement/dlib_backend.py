@@ -23,7 +23,11 @@ from bench.evaluate.disentanglement import KEYS, check_settings, fresh_random_st
 from bench.evaluate.disentanglement.dci import GBT_SEED
 from bench.evaluate.disentanglement.discretize import NUM_BINS
 from bench.evaluate.disentanglement.factor_vae import PRUNE_THRESHOLD
-from bench.evaluate.disentanglement.ground_truth import GroundTruthData, RepresentationFunction, check_ground_truth
+from bench.evaluate.disentanglement.ground_truth import (
+    GroundTruthData,
+    RepresentationFunction,
+    check_ground_truth,
+)
 
 INSTALL_HINT = (
     "pip install numpy'<2' gin-config==0.4.0 tensorflow-cpu==2.15.1 six absl-py && "

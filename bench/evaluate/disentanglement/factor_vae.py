@@ -25,7 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 from bench.errors import BenchError
-from bench.evaluate.disentanglement.ground_truth import GroundTruthData, RepresentationFunction, as_random_state, encode
+from bench.evaluate.disentanglement.ground_truth import (
+    GroundTruthData,
+    RepresentationFunction,
+    as_random_state,
+    encode,
+)
 
 PRUNE_THRESHOLD = 0.05
 

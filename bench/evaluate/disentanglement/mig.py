@@ -14,7 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from bench.errors import BenchError
-from bench.evaluate.disentanglement.discretize import NUM_BINS, entropy, histogram_discretize, mutual_information
+from bench.evaluate.disentanglement.discretize import (
+    NUM_BINS,
+    entropy,
+    histogram_discretize,
+    mutual_information,
+)
 from bench.evaluate.disentanglement.ground_truth import (
     GroundTruthData,
     RepresentationFunction,

@@ -31,7 +31,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from bench.evaluate.disentanglement.discretize import NUM_BINS, histogram_discretize, mutual_information
+from bench.evaluate.disentanglement.discretize import (
+    NUM_BINS,
+    histogram_discretize,
+    mutual_information,
+)
 from bench.evaluate.disentanglement.ground_truth import (
     GroundTruthData,
     RepresentationFunction,

@@ -1,0 +1,118 @@
+"""Golden trajectories: what each method computes, pinned exactly on any CPU.
+
+Every built-in method (and the variants below) trains 12 steps through the real
+`Trainer` in float64, at batch 16, on the procedural toy images (`tests.plugin`), seed 0.
+The record of a case is each step's losses, a digest of the final weights (per top-level
+module: the L2 norm and a fixed random projection of its parameters and buffers) and how
+many toy test images fall in each cluster. Float64 over a dozen steps leaves the
+differences between CPUs (vector widths, BLAS and oneDNN kernels) near 1e-15, far below
+the rtol of 1e-6 these are compared at, while any change to a loss, a network, a default,
+an optimizer setting or the data path moves them by far more.
+
+`python -m tests.golden --record` re-records tests/golden_trajectories.json: only for a
+change that is meant to alter what a method computes, and the commit says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from bench import config as config_lib
+from bench.device import seed_everything
+from bench.evaluate.harness import predict_clusters
+from bench.registry import METHODS, list_methods
+from bench.trainer import Trainer
+from tests.plugin import TEST_METHODS, load_toy
+
+GOLDEN = Path(__file__).with_name("golden_trajectories.json")
+RTOL, ATOL = 1e-6, 1e-9
+STEPS, BATCH = 12, 16
+TRAINING = {"steps": STEPS, "batch_size": BATCH, "log_every": 1, "checkpoint_every": 0, "eval_every": 0,
+            "train_size": None}
+# settings that take a code path of their own, beyond each method's smoke-preset defaults
+VARIANTS = {
+    "unrolled_infogan": [{"k": 2}, {"k": 2, "unroll_rule": "sgd"}, {"k": 0}],
+    "learned_prior_aae": [{"prior": "fixed"}, {"n_continuous": 2, "pixel_weight": 0.5}],
+    "infoae": [{"d_on_recon": False, "class_e_through_decoder": False, "generator_vs_critic": True},
+               {"weighting": "gamma_recon", "recon_loss": "l1"}],
+    "infogan": [{"q_learn_std": True}],
+    "aae": [{"d_input_noise": 0.0}],
+}
+
+
+def cases() -> dict[str, tuple[str, dict]]:
+    """Case name -> (method, --set overrides), for every built-in method and variant."""
+    out = {}
+    for name in list_methods():
+        if name in TEST_METHODS:
+            continue
+        out[name] = (name, {})
+        for variant in VARIANTS.get(name, []):
+            label = ",".join(f"{k}={v}" for k, v in sorted(variant.items()))
+            out[f"{name}[{label}]"] = (name, variant)
+    return out
+
+
+def _projection(n: int) -> torch.Tensor:
+    return torch.rand(n, generator=torch.Generator().manual_seed(n), dtype=torch.float64) * 2 - 1
+
+
+def weight_digest(method) -> dict[str, list[float]]:
+    """Per top-level module: [L2 norm, fixed random projection] of its floating-point state."""
+    out = {}
+    for child, module in method.named_children():
+        values = [t.detach().double().flatten() for t in module.state_dict().values() if t.is_floating_point()]
+        if values:
+            flat = torch.cat(values)
+            out[child] = [float(flat.norm()), float(flat @ _projection(len(flat)))]
+    return out
+
+
+def trajectory(name: str, overrides: dict) -> dict:
+    """Train one case in float64 and return what the golden file holds for it."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        cls = METHODS.get(name)
+        (own,) = config_lib.applicable([cls], {**TRAINING, **overrides})
+        train, method_config = config_lib.resolve(cls, "smoke", own)
+        seed_everything(0)
+        data = load_toy(None)
+        method = cls(method_config, image_shape=data.image_shape)
+        outcome = Trainer(train, torch.device("cpu"), progress=False).fit(method, data, seed=0)
+        assert outcome.status == "completed", outcome.message
+        clusters = predict_clusters(method, data.test_x, 100)
+        return {
+            "losses": [{k: v for k, v in row.items() if k != "step"} for row in outcome.losses],
+            "weights": weight_digest(method),
+            "cluster_sizes": torch.bincount(clusters, minlength=method.n_clusters).tolist(),
+        }
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", action="store_true", help=f"write {GOLDEN.name}")
+    parser.add_argument("cases", nargs="*", help="only these cases (default: all)")
+    args = parser.parse_args()
+    import tests.plugin  # noqa: F401  (registers the toy dataset)
+
+    golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+    for case, (name, overrides) in cases().items():
+        if args.cases and case not in args.cases:
+            continue
+        golden[case] = trajectory(name, overrides)
+        print(case, golden[case]["losses"][-1:], golden[case]["cluster_sizes"])
+    if args.record:
+        known = cases()
+        GOLDEN.write_text(json.dumps({k: golden[k] for k in sorted(golden) if k in known}, indent=1) + "\n")
+        print(f"wrote {GOLDEN}")
+
+
+if __name__ == "__main__":
+    main()
