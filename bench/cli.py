@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 
 from bench import config as config_lib
+from bench.datasets.base import default_data_root, load_dataset, to_float
+from bench.device import choose_device
 from bench.errors import BenchError
+from bench.files import check_writable
+from bench.registry import DATASETS, METHODS
 
 EXIT_ERROR, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -34,6 +38,17 @@ def _seed_list(text: str) -> list[int]:
     if repeated:
         raise argparse.ArgumentTypeError(f"seed {', '.join(map(str, repeated))} is given twice in {text!r}")
     return seeds
+
+
+def _seed_counts(text: str) -> tuple[int, ...]:
+    """'2,5' -> (2, 5): numbers of seeds per batched step, each >= 2."""
+    try:
+        counts = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 2:
+        raise argparse.ArgumentTypeError(f"expected seed counts >= 2 (e.g. 2,5), got {text!r}")
+    return counts
 
 
 def _positive_int(text: str) -> int:
@@ -94,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--warmup", type=_positive_int, default=5, help="untimed steps first (default 5)")
     speed.add_argument("--steps", type=_positive_int, default=20, help="steps per timed repeat (default 20)")
     speed.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats; the median is reported")
+    speed.add_argument("--batch-seeds", type=_seed_counts, default=(), metavar="S[,S...]",
+                       help="also time S seeds trained as one batched step (bench run --batch-seeds), e.g. 2,5")
     speed.add_argument("--out", type=Path, default=Path("results/speed"), help="where the JSON goes")
 
     table = sub.add_parser("table", help="a paper-shaped table from the run records")
@@ -104,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
     report = sub.add_parser("report", help="rebuild every table, t-SNE figure and RESULTS_DIR/README.md from the records")
     report.add_argument("--results-dir", type=Path, default=Path("results"))
+    compare = sub.add_parser("compare-dlib", help="our disentanglement metrics beside disentanglement-lib's "
+                                                  "(needs it installed, e.g. in `tox -e dlib`)")
+    compare.add_argument("--quick", action="store_true", help="a tenth of the sizes (seconds, for a smoke check)")
+    compare.add_argument("--seed", type=int, default=0)
     plot = sub.add_parser("plot", help="figures from a recorded run's checkpoint")
     plot.add_argument("kind", choices=["traversals", "reconstructions"],
                       help="traversals: latent-code grids (generators); reconstructions: Dec(Enc(x)) (autoencoders)")
@@ -119,10 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
-    from bench.registry import DATASETS, METHODS, load_builtins
-
-    load_builtins()
-
     print("methods:")
     for name in METHODS.names():
         doc = (METHODS.get(name).__doc__ or "").strip().splitlines()[0]
@@ -139,14 +156,10 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from bench.data import default_data_root
-    from bench.device import choose_device
-    from bench.files import check_writable
-    from bench.registry import DATASETS, METHODS, load_builtins
-    from bench.results import RECORD_DIR
-    from bench.runner import plan, run_jobs
+    from bench.runs.plan import plan
+    from bench.runs.records import RECORD_DIR
+    from bench.runs.runner import run_jobs
 
-    load_builtins()
     DATASETS.get(args.dataset)
     methods = METHODS.resolve(args.methods)
     overrides = config_lib.parse_overrides(args.overrides)
@@ -159,7 +172,7 @@ def cmd_run(args) -> int:
     check_writable(args.results_dir / RECORD_DIR, "results directory")  # before training, not after
     check_writable(args.workdir, "workdir")
     if args.jobs > 1 and len(jobs) > 1:
-        from bench.parallel import run_jobs_parallel
+        from bench.runs.parallel import run_jobs_parallel
 
         records = run_jobs_parallel(jobs, args.jobs, args.device, args.data_root, args.results_dir,
                                     args.workdir, resume=args.resume)
@@ -177,33 +190,33 @@ def cmd_run(args) -> int:
 
 
 def cmd_speed(args) -> int:
-    from bench.data import default_data_root, load_dataset
-    from bench.device import choose_device
-    from bench.registry import DATASETS, METHODS, load_builtins
-    from bench.speed import speed_table, write_speed
-    from bench.tables import to_markdown
+    from bench.report.tables import to_markdown
+    from bench.speed.measure import speed_table, write_speed
 
-    load_builtins()
     DATASETS.get(args.dataset)
     methods = METHODS.resolve(args.methods)
     overrides = config_lib.parse_overrides(args.overrides)
     config_lib.applicable([METHODS.get(m) for m in methods], overrides)  # a typo fails before timing
     device = choose_device(args.device)
     data = load_dataset(args.dataset, default_data_root(args.data_root))
-    table, rows = speed_table(methods, data, device, args.preset, overrides, args.warmup, args.steps, args.repeats)
+    table, rows = speed_table(methods, data, device, args.preset, overrides, args.warmup, args.steps, args.repeats,
+                              batch_seeds=args.batch_seeds)
     if table.empty:
         raise BenchError("none of the selected methods has a gradient training step to time")
     print(to_markdown(table))
     settings = {"methods": methods, "dataset": args.dataset, "preset": args.preset, "overrides": overrides,
                 "warmup": args.warmup, "steps": args.steps, "repeats": args.repeats}
+    if args.batch_seeds:
+        settings["batch_seeds"] = list(args.batch_seeds)
     print(f"\nwritten: {write_speed(rows, table, device, settings, args.out)}")
     return 0
 
 
 def cmd_table(args) -> int:
-    from bench.qloss_table import qloss_table
-    from bench.results import load_records
-    from bench.tables import clustering_table, to_markdown, write_table
+    from bench.report.clustering import clustering_table
+    from bench.report.qloss import qloss_table
+    from bench.report.tables import to_markdown, write_table
+    from bench.runs.records import load_records
 
     build = {"clustering": clustering_table, "qloss": qloss_table}[args.kind]
     table = build(load_records(args.results_dir), args.dataset)
@@ -214,7 +227,7 @@ def cmd_table(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from bench.report import build_report
+    from bench.report.builder import build_report
 
     if not args.results_dir.is_dir():
         raise BenchError(f"no results directory at {args.results_dir}")
@@ -224,25 +237,29 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from bench.data import default_data_root, load_dataset, to_float
-    from bench.figures import reconstruction_grid, traversal_grids
-    from bench.recorded import find_run, load_trained
-    from methods.base import Method
+    from bench.report.figures import reconstruction_grid, traversal_grids
+    from bench.runs.recorded import find_run, load_trained
 
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
     method = load_trained(record, args.workdir)
     out = args.out or args.results_dir / "figures"
     if args.kind == "traversals":
-        if method.code_spec is None:
+        if not method.generates:
             raise BenchError(f"{record['method']} has no generator to traverse")
         paths = traversal_grids(method, out, record["run_id"])
     else:
-        if type(method).reconstruct is Method.reconstruct:
+        if not method.reconstructs:
             raise BenchError(f"{record['method']} has no decoder to reconstruct with")
         data = load_dataset(record["dataset"], default_data_root(args.data_root))
         paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"])]
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def cmd_compare_dlib(args) -> int:
+    from bench.evaluation.disentanglement.dlib_comparison import compare
+
+    return compare(args.quick, args.seed)
 
 
 def load_plugins() -> None:
@@ -265,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
 
             torch.set_num_threads(int(threads))
         commands = {"list": cmd_list, "run": cmd_run, "speed": cmd_speed, "table": cmd_table, "report": cmd_report,
-                    "plot": cmd_plot}
+                    "plot": cmd_plot, "compare-dlib": cmd_compare_dlib}
         return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

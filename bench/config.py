@@ -60,7 +60,7 @@ class TrainConfig:
     eval_batch_size: PositiveInt = 1000
     amp: bool = True  # bf16 autocast, CUDA only
     cuda_graphs: bool = True  # capture the training step as a CUDA graph and replay it, CUDA only
-    # measured after training (bench.evaluate.run_measures), kept in the record
+    # measured after training (bench.evaluation.run_measures), kept in the record
     metric_samples: PositiveInt = 10000  # disentanglement metrics' training points (dlib's study: 10000)
     metrics_backend: Literal["bench", "dlib"] = "bench"  # disentanglement-lib, if installed
     morphometrics: bool = True  # MNIST code sweeps scored by Morpho-MNIST measures
@@ -152,6 +152,9 @@ def build(cls, values: dict[str, Any]):
     """Instantiate a config dataclass from a dict, checking each value against its declared
     type: int/float/bool/str, `Literal[...]` choices, `Range` bounds, `| None`."""
     hints = typing.get_type_hints(cls, include_extras=True)
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    if unknown:
+        raise BenchError(f"unknown setting {', '.join(unknown)} for {cls.__qualname__}; valid: {', '.join(sorted(hints))}")
     return cls(**{k: _coerce(cls.__qualname__, k, hints[k], v) for k, v in values.items()})
 
 

@@ -1,9 +1,9 @@
-"""Device choice (cuda > mps > cpu) and per-run seeding."""
+"""Which device a run uses (cuda > mps > cpu), and what the machine is (recorded with
+every run: metrics drift between library versions and CPUs)."""
 
 from __future__ import annotations
 
 import platform
-import random
 from functools import cache
 from pathlib import Path
 
@@ -31,37 +31,6 @@ def choose_device(name: str = "auto") -> torch.device:
     return device
 
 
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (all devices) for one run."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict:
-    """Every generator a run draws from, as tensors and plain values (a checkpoint holds
-    nothing else, so it can be read with `weights_only=True`)."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {
-        "python": random.getstate(),
-        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    random.setstate(state["python"])
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, keys.cpu().numpy().astype(np.uint32), pos, has_gauss, cached))
-    # a checkpoint loaded with map_location=cuda carries these to the GPU; RNG states live on the host
-    torch.set_rng_state(state["torch"].cpu())
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
 @cache
 def cpu_model() -> str:
     """The CPU's model name (Linux: /proc/cpuinfo), else what `platform` knows."""
@@ -75,8 +44,7 @@ def cpu_model() -> str:
 
 
 def provenance(device: torch.device) -> dict:
-    """What a run's numbers may depend on besides the code: library versions and the
-    hardware (metrics drift between versions and CPUs is a known cause of irreproducibility)."""
+    """What a run's numbers may depend on besides the code: library versions and hardware."""
     import scipy
     import sklearn
     import torchvision

@@ -1,7 +1,10 @@
-"""Name -> factory registries (timm-style): a decorator, fnmatch listing, one factory.
+"""Name -> factory registries (timm's `_registry.py` shape): a decorator and fnmatch
+listing. Methods and datasets each get a `Registry`; the CLI resolves `--methods
+'info*'`, `all` or a comma list through `Registry.resolve`.
 
-Methods and datasets each get a `Registry`; the CLI resolves `--methods 'info*'`,
-`all` or a comma list through `Registry.resolve`.
+This module imports nothing of the project but its error type: the packages that define
+methods and datasets import it and register themselves, and `bench/__init__` imports the
+built-in ones once (`bench.factory` builds a method from its name).
 """
 
 from __future__ import annotations
@@ -70,26 +73,14 @@ class Registry(Generic[T]):
 METHODS: Registry = Registry("method")
 DATASETS: Registry = Registry("dataset")
 
-register_method = METHODS.register
 register_dataset = DATASETS.register
 
 
-def list_methods(pattern: str = "*") -> list[str]:
-    load_builtins()
-    return METHODS.names(pattern)
+def register_method(name: str):
+    """Register a `Method` subclass under `name`, which becomes its `name`."""
 
+    def decorate(cls):
+        cls.name = name
+        return METHODS.register(name)(cls)
 
-def create_method(name: str, image_shape=(1, 32, 32), **overrides):
-    """An adapter with its default config updated by `overrides` (type-checked)."""
-    from bench.config import build
-
-    load_builtins()
-    cls = METHODS.get(name)
-    return cls(build(cls.Config, overrides), image_shape=image_shape)
-
-
-def load_builtins() -> None:
-    """Import the built-in datasets and the `methods` package so they register themselves."""
-    import bench.data  # noqa: F401
-    import bench.dsprites  # noqa: F401
-    import methods  # noqa: F401
+    return decorate

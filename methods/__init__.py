@@ -1,6 +1,7 @@
-"""Method adapters. Importing this package registers every built-in method."""
+"""Method adapters, imported as `bench.methods` (the folder is the repository's top-level
+`methods/`). Importing this package registers every built-in method."""
 
-from methods import (  # noqa: F401
+from bench.methods import (  # noqa: F401
     aae,
     ae_kmeans,
     infoae,

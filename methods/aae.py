@@ -1,4 +1,5 @@
-"""Adversarial Autoencoder (Makhzani et al. 2016), unsupervised clustering (Sec. 6).
+"""Adversarial Autoencoder (Makhzani, Shlens, Jaitly, Goodfellow & Frey, "Adversarial
+Autoencoders", 2015, arXiv:1511.05644), unsupervised clustering (Sec. 6).
 
 The encoder q(y, z | x) is an MLP on the flattened image with two heads: y = softmax
 over K categories (`n_categories`; the paper reports K = 16 and K = 30) and a linear
@@ -57,18 +58,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench import rng
 from bench.config import Beta, NonNegativeFloat, PositiveFloat, PositiveInt
+from bench.methods import info_codes
+from bench.methods.base import CodeSpec, Method, Phase
+from bench.methods.gan import fp32, gan_bce
+from bench.methods.nets import build
 from bench.registry import register_method
-from methods import info_codes, random_draws
-from methods.base import CodeSpec, Method, Phase
-from methods.nets import build
 
 
 @register_method("aae")
 class AAE(Method):
     """Autoencoder whose codes are matched to Cat(K) x N(0, I) adversarially; clusters by argmax y."""
 
-    name = "aae"
+    generates = True
+    reconstructs = True
     protocol_keys = ("n_categories",)
 
     @dataclass
@@ -107,19 +111,12 @@ class AAE(Method):
         self.d_cat = build([f"fc {cfg.d_hidden} relu", f"fc {cfg.d_hidden} relu", "fc 1"], (k,))
         self.d_gauss = build([f"fc {cfg.d_hidden} relu", f"fc {cfg.d_hidden} relu", "fc 1"], (s,))
 
-    @property
-    def n_clusters(self) -> int:
-        return self.config.n_categories
-
-    def _device(self) -> torch.device:
-        return self.cat_head.weight.device
-
     # -- encoder / decoder ---------------------------------------------------------------
     def encode(self, x) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(category logits, category probabilities y, style z)."""
         hidden = self.encoder(x)
         logits = self.cat_head(hidden)
-        return logits, info_codes.fp32(logits).softmax(dim=1).to(logits.dtype), self.style_head(hidden)
+        return logits, fp32(logits).softmax(dim=1).to(logits.dtype), self.style_head(hidden)
 
     def decode(self, y, z):
         return self.decoder(torch.cat([y, z.to(y.dtype)], dim=1))
@@ -127,19 +124,19 @@ class AAE(Method):
     # -- losses --------------------------------------------------------------------------
     def ae_loss(self, x):
         _, y, z = self.encode(x)
-        return {"loss": F.mse_loss(info_codes.fp32(self.decode(y, z)), x)}
+        return {"loss": F.mse_loss(fp32(self.decode(y, z)), x)}
 
     def _adversarial(self, net, code, real: bool) -> torch.Tensor:
         """BCE of discriminator `net` on `code` (plus instance noise) against the label real/fake."""
         std = self.config.d_input_noise
-        return info_codes.bce(net(code + std * random_draws.randn_like(code) if std > 0 else code), real)
+        return gan_bce(net(code + std * rng.randn_like(code) if std > 0 else code), real)
 
     def d_loss(self, x):
         n, k = len(x), self.config.n_categories
         with torch.no_grad():
             _, fake_y, fake_z = self.encode(x)
-        real_y = info_codes.one_hot(random_draws.randint(k, (n,), device=x.device), k, fake_y.dtype)
-        real_z = random_draws.randn(n, self.config.style_dim, device=x.device, dtype=fake_z.dtype)
+        real_y = info_codes.one_hot(rng.randint(k, (n,), device=x.device), k, fake_y.dtype)
+        real_z = rng.randn(n, self.config.style_dim, device=x.device, dtype=fake_z.dtype)
         d_cat = self._adversarial(self.d_cat, real_y, True) + self._adversarial(self.d_cat, fake_y, False)
         d_gauss = self._adversarial(self.d_gauss, real_z, True) + self._adversarial(self.d_gauss, fake_z, False)
         return {"loss": d_cat + d_gauss, "d_cat": d_cat, "d_gauss": d_gauss}
@@ -149,17 +146,13 @@ class AAE(Method):
         g_cat, g_gauss = self._adversarial(self.d_cat, y, True), self._adversarial(self.d_gauss, z, True)
         return {"loss": g_cat + g_gauss, "g_cat": g_cat, "g_gauss": g_gauss}
 
-    def encoder_parameters(self) -> list[nn.Parameter]:
-        return [*self.encoder.parameters(), *self.cat_head.parameters(), *self.style_head.parameters()]
-
     def phases(self):
         cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        autoencoder = [*self.encoder_parameters(), *self.decoder.parameters()]
+        encoder = [self.encoder, self.cat_head, self.style_head]
         return [
-            Phase("AE", autoencoder, self.ae_loss, cfg.lr_ae, betas),
-            Phase("D", [*self.d_cat.parameters(), *self.d_gauss.parameters()], self.d_loss, cfg.lr_d, betas),
-            Phase("G", self.encoder_parameters(), self.g_loss, cfg.lr_g, betas),
+            Phase("AE", [*encoder, self.decoder], self.ae_loss, cfg.lr_ae),
+            Phase("D", [self.d_cat, self.d_gauss], self.d_loss, cfg.lr_d),
+            Phase("G", encoder, self.g_loss, cfg.lr_g),
         ]
 
     # -- inference -----------------------------------------------------------------------
@@ -178,8 +171,7 @@ class AAE(Method):
     # -- generator -----------------------------------------------------------------------
     def sample_codes(self, n, generator=None):
         cfg = self.config
-        return info_codes.sample_codes(n, cfg.style_dim, cfg.n_categories, 0, self._device(), "normal",
-                                       generator)
+        return info_codes.sample_codes(n, cfg.style_dim, cfg.n_categories, 0, self.device, "normal", generator)
 
     def generate(self, codes):
         onehot = info_codes.one_hot(codes["categorical"], self.config.n_categories, codes["noise"].dtype)

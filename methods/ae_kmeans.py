@@ -8,18 +8,18 @@ from dataclasses import dataclass
 import torch
 
 from bench.config import Beta, PositiveFloat, PositiveInt
-from bench.data import to_float
+from bench.datasets.base import to_float
+from bench.methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
+from bench.methods.base import Method, Phase
+from bench.methods.kmeans import KMeansHead
 from bench.registry import register_method
-from methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
-from methods.base import Method, Phase
-from methods.kmeans import KMeansHead
 
 
 @register_method("ae_kmeans")
 class AEKMeans(Method):
     """LatentGAN-AE's conv autoencoder (MSE only), then k-means on its latent codes."""
 
-    name = "ae_kmeans"
+    reconstructs = True
 
     @dataclass
     class Config:
@@ -39,16 +39,11 @@ class AEKMeans(Method):
         self.autoencoder = ConvAutoencoder(arch)
         self.kmeans = KMeansHead(config.n_clusters, arch.latent, config.n_init)
 
-    @property
-    def n_clusters(self) -> int:
-        return self.config.n_clusters
-
     def ae_loss(self, x):
         return {"loss": self.autoencoder.reconstruction_loss(x)}
 
     def phases(self):
-        cfg = self.config
-        return [Phase("AE", list(self.autoencoder.parameters()), self.ae_loss, cfg.lr, (cfg.beta1, cfg.beta2))]
+        return [Phase("AE", [self.autoencoder], self.ae_loss, self.config.lr)]
 
     def after_training(self, train_x):
         n = self.config.embed_batch_size

@@ -1,4 +1,5 @@
-"""The LatentGAN-AE paper's conv autoencoder and latent-GAN MLPs, one spec per table.
+"""The LatentGAN-AE paper's conv autoencoder and latent-GAN MLPs, one spec per table
+(Kalwar, Aich & Dixit, "LatentGAN Autoencoder", arXiv:2204.02010).
 
 Table 2 (MNIST 1x32x32, 64-d latent), Table 3 (3D chairs 1x64x64, 128-d latent) and
 Table 4 (CelebA 3x32x32, 128-d latent) differ only in these specs. Encoders: 4x4
@@ -16,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import BenchError
-from methods import info_codes
-from methods.nets import build
+from bench.methods.gan import fp32
+from bench.methods.nets import build
 
 
 @dataclass(frozen=True)
@@ -81,4 +82,4 @@ class ConvAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
     def reconstruction_loss(self, x):
-        return F.mse_loss(info_codes.fp32(self(x)), x)
+        return F.mse_loss(fp32(self(x)), x)

@@ -1,16 +1,22 @@
-"""The method adapter contract.
+"""The method adapter contract: what differs between methods, and nothing else.
 
 An adapter owns its networks and losses; the trainer owns optimizers, the schedule,
 precision, logging, checkpoints. Each training step runs the adapter's *phases* in
-order; a phase names the parameters it updates, its optimizer settings, and a loss
-function of the real batch. So no adapter re-writes zero_grad/backward/step, and speed
-work on the loop happens in one place.
+order; a phase names the networks (or parameters) it updates, its learning rate, and a
+loss function of the real batch. So no adapter re-writes zero_grad/backward/step, and
+speed work on the loop happens in one place.
+
+What a method can do is declared, not detected: `trains_by_gradient` (phases) or not
+(`fit`), `generates` (`sample_codes`, `generate`, `code_spec`), `reconstructs`
+(`reconstruct`), `reads_optimizer_state` (`bind_optimizers`; such a method cannot train
+its seeds as one batched step). The contract tests check each declaration against what
+the method does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, ClassVar
+from dataclasses import dataclass, replace
+from typing import Callable, ClassVar, Sequence
 
 import torch
 from torch import nn
@@ -21,10 +27,17 @@ class Phase:
     """One optimisation phase of a training step (e.g. "D", then "G+Q")."""
 
     name: str
-    parameters: list[nn.Parameter]
+    trains: Sequence[nn.Module | torch.Tensor]  # the networks (or parameters) this phase updates
     loss: Callable[[torch.Tensor], dict[str, torch.Tensor]]  # real batch -> {"loss": total, ...terms}
     lr: float
-    betas: tuple[float, float] = (0.5, 0.999)
+    betas: tuple[float, float] | None = None  # Adam's; None: the method's (config.beta1, config.beta2)
+
+    @property
+    def parameters(self) -> list[torch.Tensor]:
+        out = []
+        for item in self.trains:
+            out += list(item.parameters()) if isinstance(item, nn.Module) else [item]
+        return out
 
 
 @dataclass
@@ -43,54 +56,71 @@ class EmptyConfig:
 
 
 class Method(nn.Module):
-    """Base class of every adapter. Subclasses set `name`, `Config`, and implement
-    `phases` (gradient methods) or `fit` (closed-form baselines), `cluster` and `embed`."""
+    """Base class of every adapter. Subclasses set `Config` and implement `phases` (or `fit`
+    with `trains_by_gradient = False`), `cluster` and `embed`; `@register_method` names them."""
 
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # set by @register_method
     Config: ClassVar[type] = EmptyConfig
     # per-preset refinements of trainer settings or method config, e.g. the paper's step count
     presets: ClassVar[dict[str, dict]] = {}
     # settings the paper itself varies (cluster count K, unroll steps): a run that changes
     # only these is still the paper's protocol, so tables put the paper's claim beside it
     protocol_keys: ClassVar[tuple[str, ...]] = ()
-    code_spec: CodeSpec | None = None
+    trains_by_gradient: ClassVar[bool] = True
+    generates: ClassVar[bool] = False
+    reconstructs: ClassVar[bool] = False
+    reads_optimizer_state: ClassVar[bool] = False
     # on CUDA the trainer captures a step as a graph and replays it: a step's losses must
     # then be pure tensor work (no host syncs, no Python state that changes per step);
     # an adapter that cannot promise that sets this False and trains eagerly
     cuda_graphs: ClassVar[bool] = True
+    code_spec: CodeSpec | None = None
 
     def __init__(self, config, image_shape: tuple[int, int, int] = (1, 32, 32)):
         super().__init__()
         self.config = config
         self.image_shape = tuple(image_shape)
 
-    # -- training ---------------------------------------------------------------------
+    # -- what the harness reads ------------------------------------------------------------
     @property
-    def trains_by_gradient(self) -> bool:
-        return type(self).phases is not Method.phases
+    def device(self) -> torch.device:
+        for tensor in (*self.parameters(), *self.buffers()):
+            return tensor.device
+        return torch.device("cpu")
 
+    @property
+    def n_clusters(self) -> int:
+        """K of the categorical code, else the config's `n_clusters`."""
+        if self.code_spec is not None and self.code_spec.categorical:
+            return self.code_spec.categorical
+        return self.config.n_clusters
+
+    @property
+    def betas(self) -> tuple[float, float]:
+        return (self.config.beta1, self.config.beta2)
+
+    def training_phases(self) -> list[Phase]:
+        """`phases()` with every phase's Adam betas filled in."""
+        return [p if p.betas is not None else replace(p, betas=self.betas) for p in self.phases()]
+
+    # -- training ---------------------------------------------------------------------
     def phases(self) -> list[Phase]:
         """The optimisation phases of one training step, in order. Called once."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{self.name} declares trains_by_gradient but has no phases()")
 
     def bind_optimizers(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-        """Called by the trainer with its optimizer per phase name, once they exist, for
-        losses that read optimizer state (an unrolled GAN continues D's Adam). Default:
-        nothing."""
+        """With `reads_optimizer_state`: called by the trainer with its optimizer per phase
+        name, once they exist (an unrolled GAN continues D's Adam). Default: nothing."""
 
     def fit(self, train_x: torch.Tensor) -> None:
         """Closed-form training on all training images (float, [-1, 1]) for non-gradient methods."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{self.name} declares trains_by_gradient=False but has no fit()")
 
     def after_training(self, train_x: torch.Tensor) -> None:
         """Called once when gradient training completes, with all training images as uint8
         (e.g. to fit k-means on the learned representation). Default: nothing."""
 
     # -- inference ----------------------------------------------------------------------
-    @property
-    def n_clusters(self) -> int:
-        raise NotImplementedError
-
     def cluster(self, x: torch.Tensor) -> torch.Tensor:
         """Cluster index in [0, n_clusters) of each real image (float, [-1, 1])."""
         raise NotImplementedError
@@ -100,10 +130,11 @@ class Method(nn.Module):
         raise NotImplementedError
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Dec(Enc(x)) for autoencoder methods."""
+        """Dec(Enc(x)), with `reconstructs`."""
         raise NotImplementedError(f"{self.name} has no decoder")
 
     def sample_codes(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """With `generates`: codes {"noise", "categorical", "continuous"} as `code_spec` says."""
         raise NotImplementedError(f"{self.name} has no generator")
 
     def generate(self, codes: dict[str, torch.Tensor]) -> torch.Tensor:

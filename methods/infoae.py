@@ -1,5 +1,5 @@
-"""InfoAE (Haque, Latif & Rana 2019: "Disentangled Representation Learning with
-Information Maximizing Autoencoder"), on the suite's 1x32x32 input in [-1, 1].
+"""InfoAE (Haque, Latif & Rana, "Disentangled Representation Learning with Information
+Maximizing Autoencoder", 2019, arXiv:1904.08613), on the suite's 1x32x32 input in [-1, 1].
 
 The extracted paper text lost every symbol, so what follows is this adapter's reading.
 Names: E encoder, De decoder, G latent generator, C classifier (on latents), D image
@@ -76,25 +76,22 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from bench import rng
 from bench.config import Beta, NonNegativeFloat, PositiveFloat, PositiveInt
 from bench.errors import BenchError
+from bench.methods import info_codes
+from bench.methods.base import CodeSpec, Method, Phase
+from bench.methods.gan import fp32, gan_bce
+from bench.methods.nets import build
 from bench.registry import register_method
-from methods import info_codes, random_draws
-from methods.base import CodeSpec, Method, Phase
-from methods.nets import build
-
-
-def _bce(logit: torch.Tensor, real: bool) -> torch.Tensor:
-    logit = info_codes.fp32(logit)
-    target = torch.ones_like(logit) if real else torch.zeros_like(logit)
-    return F.binary_cross_entropy_with_logits(logit, target)
 
 
 @register_method("infoae")
 class InfoAE(Method):
     """Autoencoder whose latent space is generated from (noise, Cat(10)); clusters by C(E(x))."""
 
-    name = "infoae"
+    generates = True
+    reconstructs = True
 
     @dataclass
     class Config:
@@ -156,19 +153,12 @@ class InfoAE(Method):
         self.critic = build([f"fc {cfg.hidden} lrelu", "fc 1"], (cfg.latent_dim,))
 
     # -- codes and generator ---------------------------------------------------------------
-    @property
-    def n_clusters(self) -> int:
-        return self.config.n_categories
-
-    def _device(self) -> torch.device:
-        return next(self.encoder.parameters()).device
-
     def sample_codes(self, n, generator=None):
-        cfg, dev = self.config, self._device()
-        noise = random_draws.rand(n, cfg.noise_dim, generator=generator, device=dev)
+        cfg, dev = self.config, self.device
+        noise = rng.rand(n, cfg.noise_dim, generator=generator, device=dev)
         return {
             "noise": cfg.noise_low + (cfg.noise_high - cfg.noise_low) * noise,
-            "categorical": random_draws.randint(cfg.n_categories, (n,), generator=generator, device=dev),
+            "categorical": rng.randint(cfg.n_categories, (n,), generator=generator, device=dev),
             "continuous": torch.zeros(n, 0, device=dev),
         }
 
@@ -186,12 +176,12 @@ class InfoAE(Method):
         with torch.no_grad():
             fake = self.generate(self.sample_codes(len(x)))
             recon = self.decoder(self.encoder(x)) if self.config.d_on_recon else None
-        d_real = _bce(self.discriminator(x), True)
-        d_fake = _bce(self.discriminator(fake), False)
+        d_real = gan_bce(self.discriminator(x), True)
+        d_fake = gan_bce(self.discriminator(fake), False)
         out = {"d_real": d_real, "d_fake": d_fake}
         loss = d_real + d_fake
         if recon is not None:
-            out["d_recon"] = _bce(self.discriminator(recon), False)
+            out["d_recon"] = gan_bce(self.discriminator(recon), False)
             loss = d_real + 0.5 * (d_fake + out["d_recon"])
         return {"loss": loss, **out}
 
@@ -200,7 +190,7 @@ class InfoAE(Method):
         with torch.no_grad():
             z = self.latents(self.sample_codes(len(x)))
             z_hat = self.encoder(x)
-        s_real, s_fake = _bce(self.critic(z), True), _bce(self.critic(z_hat), False)
+        s_real, s_fake = gan_bce(self.critic(z), True), gan_bce(self.critic(z_hat), False)
         return {"loss": s_real + s_fake, "s_real": s_real, "s_fake": s_fake}
 
     def ae_loss(self, x):
@@ -212,18 +202,18 @@ class InfoAE(Method):
         z = self.latents(codes)
         x_gen = self.decoder(z)
         z_re = self.encoder(x_gen if cfg.class_e_through_decoder else x_gen.detach())
-        diff = info_codes.fp32(x_hat) - info_codes.fp32(x)
+        diff = fp32(x_hat) - fp32(x)
         terms = {
             "recon": diff.square().mean() if cfg.recon_loss == "mse" else diff.abs().mean(),
-            "dec_gen_adv": _bce(self.discriminator(x_gen), True),  # L_De'
-            "dec_recon_adv": _bce(self.discriminator(x_hat), True),  # L_De^
-            "enc_adv": _bce(self.critic(z_hat), True),  # L_E
-            "class_g": F.cross_entropy(info_codes.fp32(self.classifier(z)), codes["categorical"]),  # L_CG
-            "class_e": F.cross_entropy(info_codes.fp32(self.classifier(z_re)), codes["categorical"]),  # L_CE
+            "dec_gen_adv": gan_bce(self.discriminator(x_gen), True),  # L_De'
+            "dec_recon_adv": gan_bce(self.discriminator(x_hat), True),  # L_De^
+            "enc_adv": gan_bce(self.critic(z_hat), True),  # L_E
+            "class_g": F.cross_entropy(fp32(self.classifier(z)), codes["categorical"]),  # L_CG
+            "class_e": F.cross_entropy(fp32(self.classifier(z_re)), codes["categorical"]),  # L_CE
         }
         latent_adv = terms["enc_adv"]
         if cfg.generator_vs_critic:
-            terms["gen_critic_adv"] = _bce(self.critic(z), False)
+            terms["gen_critic_adv"] = gan_bce(self.critic(z), False)
             latent_adv = latent_adv + terms["gen_critic_adv"]
         image_adv = terms["dec_gen_adv"] + terms["dec_recon_adv"]
         classes = terms["class_g"] + terms["class_e"]
@@ -238,18 +228,11 @@ class InfoAE(Method):
         return {"loss": loss, **terms}
 
     def phases(self):
-        cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        ae_params = [
-            *self.encoder.parameters(),
-            *self.decoder.parameters(),
-            *self.latent_generator.parameters(),
-            *self.classifier.parameters(),
-        ]
+        lr = self.config.lr
         return [
-            Phase("D", list(self.discriminator.parameters()), self.d_loss, cfg.lr, betas),
-            Phase("S", list(self.critic.parameters()), self.s_loss, cfg.lr, betas),
-            Phase("AE", ae_params, self.ae_loss, cfg.lr, betas),
+            Phase("D", [self.discriminator], self.d_loss, lr),
+            Phase("S", [self.critic], self.s_loss, lr),
+            Phase("AE", [self.encoder, self.decoder, self.latent_generator, self.classifier], self.ae_loss, lr),
         ]
 
     # -- inference -------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""InfoGAN (Chen et al. 2016), MNIST setting, on the suite's 32x32 input (and 64x64 for dSprites).
+"""InfoGAN (Chen, Duan, Houthooft, Schulman, Sutskever & Abbeel, "InfoGAN: Interpretable
+Representation Learning by Information Maximizing Generative Adversarial Nets", NIPS 2016,
+arXiv:1606.03657), MNIST setting, on the suite's 32x32 input (and 64x64 for dSprites).
 
 Latent: 62-d noise ~ U(-1, 1), c1 ~ Cat(10), c2, c3 ~ U(-1, 1) (as the authors' code,
 `run_mnist_exp.py`). D and Q share a conv trunk (the paper's Table for MNIST:
@@ -20,21 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from bench.config import (
-    Beta,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-)
+from bench.config import Beta, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 from bench.errors import BenchError
+from bench.methods import info_codes
+from bench.methods.base import CodeSpec, Method, Phase
+from bench.methods.gan import InfoHead, gan_bce
+from bench.methods.nets import build
 from bench.registry import register_method
-from methods import info_codes
-from methods.base import CodeSpec, Method, Phase
-from methods.nets import build
 
 # (D/Q trunk, generator up to its last layer) per input size. 32x32: the paper's MNIST
 # table. 64x64 (dSprites): four stride-2 stages down to 4x4 on each side, the shape of the
@@ -58,7 +54,7 @@ ARCHITECTURES = {
 class InfoGAN(Method):
     """GAN + mutual information with Cat(10) and 2 continuous codes; clusters by Q's Cat head."""
 
-    name = "infogan"
+    generates = True
 
     @dataclass
     class Config:
@@ -87,72 +83,53 @@ class InfoGAN(Method):
         trunk, generator = ARCHITECTURES[(h, w)]
         self.trunk = build(trunk, (c, h, w))
         self.d_head = nn.Linear(1024, 1)
-        q_out = info_codes.q_outputs(cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
-        self.q_head = build(["fc 128 bn lrelu", f"fc {q_out}"], (1024,))
+        self.q_head = InfoHead(["fc 128 bn lrelu"], 1024, cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
         self.generator = build([*generator, f"deconv {c} k4 s2 tanh"],
                                (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,))
 
     # -- codes and generator ---------------------------------------------------------------
-    @property
-    def n_clusters(self) -> int:
-        return self.config.n_categories
-
-    def _device(self) -> torch.device:
-        return self.d_head.weight.device
-
     def sample_codes(self, n, generator=None):
         cfg = self.config
         return info_codes.sample_codes(n, cfg.noise_dim, cfg.n_categories, cfg.n_continuous,
-                                       self._device(), "uniform", generator)
+                                       self.device, "uniform", generator)
 
     def generate(self, codes):
         return self.generator(info_codes.generator_input(codes, self.config.n_categories))
 
     # -- D / Q ---------------------------------------------------------------------------------
-    def _q(self, features):
-        cfg = self.config
-        return info_codes.split_q(self.q_head(features), cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
-
-    def info_losses(self, features, codes) -> dict[str, torch.Tensor]:
-        return info_codes.info_losses(*self._q(features), codes)
-
-    def _info_total(self, info):
-        return self.config.lambda_disc * info["q_disc"] + self.config.lambda_cont * info["q_cont"]
+    def info_total(self, features, codes) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(lambda-weighted MI loss, its terms) of Q on `features` of images made from `codes`."""
+        info = self.q_head.losses(features, codes)
+        return InfoHead.weighted(info, self.config.lambda_disc, self.config.lambda_cont), info
 
     def d_loss(self, x):
         codes = self.sample_codes(len(x))
         with torch.no_grad():
             fake = self.generate(codes)
         real_f, fake_f = self.trunk(x), self.trunk(fake)
-        real_logit, fake_logit = info_codes.fp32(self.d_head(real_f)), info_codes.fp32(self.d_head(fake_f))
-        gan = F.binary_cross_entropy_with_logits(
-            real_logit, torch.ones_like(real_logit)
-        ) + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
-        info = self.info_losses(fake_f, codes)
-        return {"loss": gan + self._info_total(info), "d_gan": gan}
+        gan = gan_bce(self.d_head(real_f), True) + gan_bce(self.d_head(fake_f), False)
+        info_total, _ = self.info_total(fake_f, codes)
+        return {"loss": gan + info_total, "d_gan": gan}
 
     def g_loss(self, x):
         codes = self.sample_codes(len(x))
         features = self.trunk(self.generate(codes))
-        logit = info_codes.fp32(self.d_head(features))
-        gan = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
-        info = self.info_losses(features, codes)
-        return {"loss": gan + self._info_total(info), "g_gan": gan, **info}
+        gan = gan_bce(self.d_head(features), True)
+        info_total, info = self.info_total(features, codes)
+        return {"loss": gan + info_total, "g_gan": gan, **info}
 
     def phases(self):
         cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        d_params = [*self.trunk.parameters(), *self.d_head.parameters(), *self.q_head.parameters()]
         return [
-            Phase("D", d_params, self.d_loss, cfg.lr_d, betas),
-            Phase("G", list(self.generator.parameters()), self.g_loss, cfg.lr_g, betas),
+            Phase("D", [self.trunk, self.d_head, self.q_head], self.d_loss, cfg.lr_d),
+            Phase("G", [self.generator], self.g_loss, cfg.lr_g),
         ]
 
     # -- inference -------------------------------------------------------------------------------
     def cluster(self, x):
-        logits, _, _ = self._q(self.trunk(x))
+        logits, _, _ = self.q_head.codes(self.trunk(x))
         return logits.argmax(dim=1)
 
     def embed(self, x):
-        logits, mean, _ = self._q(self.trunk(x))
+        logits, mean, _ = self.q_head.codes(self.trunk(x))
         return torch.cat([logits.softmax(dim=1), mean], dim=1)

@@ -7,16 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.config import PositiveInt
+from bench.methods.base import Method
+from bench.methods.kmeans import KMeansHead
 from bench.registry import register_method
-from methods.base import Method
-from methods.kmeans import KMeansHead
 
 
 @register_method("kmeans_pixels")
 class KMeansPixels(Method):
     """k-means on the flattened [-1, 1] pixels of the training images (sklearn, k-means++)."""
 
-    name = "kmeans_pixels"
+    trains_by_gradient = False
 
     @dataclass
     class Config:
@@ -26,10 +26,6 @@ class KMeansPixels(Method):
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)
         self.kmeans = KMeansHead(config.n_clusters, int(np.prod(self.image_shape)), config.n_init)
-
-    @property
-    def n_clusters(self) -> int:
-        return self.config.n_clusters
 
     def fit(self, train_x):
         self.kmeans.fit(train_x.flatten(1))

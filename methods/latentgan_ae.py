@@ -1,4 +1,5 @@
-"""LatentGAN-AE (Kalwar, Aich & Dixit; papers/latentgan-autoencoder.txt).
+"""LatentGAN-AE (Kalwar, Aich & Dixit, "LatentGAN Autoencoder: Learning Disentangled Latent
+Distribution", 2022, arXiv:2204.02010).
 
 A conv autoencoder trained with pixel MSE (eq. 1), and a GAN in its latent space: G maps
 (P ~ N(0, I) 64-d, c ~ Cat(10), U1, U2 ~ U(-1, 1)) -> a 64-d latent; D tells Enc(x) from
@@ -26,29 +27,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from bench.config import (
-    Beta,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-    Probability,
-)
+from bench import rng
+from bench.config import Beta, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Probability
+from bench.methods import info_codes
+from bench.methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
+from bench.methods.base import CodeSpec, Method, Phase
+from bench.methods.gan import InfoHead, fp32, gan_bce
+from bench.methods.nets import build
 from bench.registry import register_method
-from methods import info_codes, random_draws
-from methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
-from methods.base import CodeSpec, Method, Phase
-from methods.nets import build
 
 
 @register_method("latentgan_ae")
 class LatentGANAE(Method):
     """Conv autoencoder + InfoGAN in its 64-d latent space; clusters by Q's Cat head on Enc(x)."""
 
-    name = "latentgan_ae"
+    generates = True
+    reconstructs = True
 
     @dataclass
     class Config:
@@ -75,18 +71,14 @@ class LatentGANAE(Method):
         self.trunk = build(arch.d_trunk_spec(), (arch.latent,))
         width = arch.d_widths[-1]
         self.d_head = nn.Linear(width, 1)
-        self.q_head = nn.Linear(width, info_codes.q_outputs(cfg.n_categories, cfg.n_continuous, cfg.q_learn_std))
+        self.q_head = InfoHead([], width, cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
         self.generator = build(arch.generator_spec(), (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,))
-
-    @property
-    def n_clusters(self) -> int:
-        return self.config.n_categories
 
     # -- codes -------------------------------------------------------------------------------
     def sample_codes(self, n, generator=None):
         cfg = self.config
         return info_codes.sample_codes(n, cfg.noise_dim, cfg.n_categories, cfg.n_continuous,
-                                       self.d_head.weight.device, "normal", generator)
+                                       self.device, "normal", generator)
 
     def generate_latent(self, codes):
         return self.generator(info_codes.generator_input(codes, self.config.n_categories))
@@ -98,17 +90,12 @@ class LatentGANAE(Method):
         return self.autoencoder(x)
 
     # -- losses ------------------------------------------------------------------------------
-    def _q(self, features):
-        cfg = self.config
-        return info_codes.split_q(self.q_head(features), cfg.n_categories, cfg.n_continuous, cfg.q_learn_std)
-
     def _info(self, features, codes):
-        info = info_codes.info_losses(*self._q(features), codes)
-        total = self.config.lambda_disc * info["q_disc"] + self.config.lambda_cont * info["q_cont"]
-        return total, info
+        info = self.q_head.losses(features, codes)
+        return InfoHead.weighted(info, self.config.lambda_disc, self.config.lambda_cont), info
 
-    def _targets(self, logit, real: bool):
-        noise = random_draws.rand_like(logit) * self.config.label_noise
+    def _noisy_label(self, logit, real: bool):
+        noise = rng.rand_like(logit) * self.config.label_noise
         return 1 - noise if real else noise
 
     def ae_loss(self, x):
@@ -120,33 +107,30 @@ class LatentGANAE(Method):
             real_z = self.autoencoder.encoder(x)
             fake_z = self.generate_latent(codes)
         real_f, fake_f = self.trunk(real_z), self.trunk(fake_z)
-        real_logit, fake_logit = info_codes.fp32(self.d_head(real_f)), info_codes.fp32(self.d_head(fake_f))
-        gan = (F.binary_cross_entropy_with_logits(real_logit, self._targets(real_logit, True))
-               + F.binary_cross_entropy_with_logits(fake_logit, self._targets(fake_logit, False)))
+        real_logit, fake_logit = fp32(self.d_head(real_f)), fp32(self.d_head(fake_f))  # labels drawn in fp32
+        gan = (gan_bce(real_logit, self._noisy_label(real_logit, True))
+               + gan_bce(fake_logit, self._noisy_label(fake_logit, False)))
         info_total, _ = self._info(fake_f, codes)
         return {"loss": gan + info_total, "d_gan": gan}
 
     def g_loss(self, x):
         codes = self.sample_codes(len(x))
         features = self.trunk(self.generate_latent(codes))
-        logit = info_codes.fp32(self.d_head(features))
-        gan = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
+        gan = gan_bce(self.d_head(features), True)
         info_total, info = self._info(features, codes)
         return {"loss": gan + info_total, "g_gan": gan, **info}
 
     def phases(self):
         cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        d_params = [*self.trunk.parameters(), *self.d_head.parameters(), *self.q_head.parameters()]
         return [
-            Phase("AE", list(self.autoencoder.parameters()), self.ae_loss, cfg.lr, betas),
-            Phase("D", d_params, self.d_loss, cfg.lr, betas),
-            Phase("G", list(self.generator.parameters()), self.g_loss, cfg.lr, betas),
+            Phase("AE", [self.autoencoder], self.ae_loss, cfg.lr),
+            Phase("D", [self.trunk, self.d_head, self.q_head], self.d_loss, cfg.lr),
+            Phase("G", [self.generator], self.g_loss, cfg.lr),
         ]
 
     # -- inference -----------------------------------------------------------------------------
     def cluster(self, x):
-        logits, _, _ = self._q(self.trunk(self.autoencoder.encoder(x)))
+        logits, _, _ = self.q_head.codes(self.trunk(self.autoencoder.encoder(x)))
         return logits.argmax(dim=1)
 
     def embed(self, x):

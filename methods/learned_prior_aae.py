@@ -1,5 +1,6 @@
-"""Learned-prior AAE (Wang, Ko & Peng, "Learning Priors for Adversarial Autoencoders";
-papers/learned-priors-aae.txt), unsupervised setting, on the suite's 1x32x32 input.
+"""Learned-prior AAE (Wang, Ko & Peng, "Learning Priors for Adversarial Autoencoders",
+ICLR 2018 workshop; extended as arXiv:1909.04443), unsupervised setting, on the suite's
+1x32x32 input.
 
 An adversarial autoencoder whose prior is learned: a code generator CG maps a simple
 prior to the 64-d code space, z_c = CG(z, s) with z ~ N(0, I) (`noise_dim`) and, in the
@@ -73,26 +74,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.config import (
-    Beta,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
-)
+from bench.config import Beta, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 from bench.errors import BenchError
+from bench.methods import info_codes
+from bench.methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
+from bench.methods.base import CodeSpec, Method, Phase
+from bench.methods.gan import InfoHead, fp32, gan_bce
+from bench.methods.nets import build
 from bench.registry import register_method
-from methods import info_codes
-from methods.autoencoder import ArchitectureName, ConvAutoencoder, architecture
-from methods.base import CodeSpec, Method, Phase
-from methods.nets import build
 
 
 @register_method("learned_prior_aae")
 class LearnedPriorAAE(Method):
     """AAE whose prior is a learned code generator CG(z, s); clusters by Q's Cat head on D_I(x)."""
 
-    name = "learned_prior_aae"
+    generates = True
+    reconstructs = True
 
     @dataclass
     class Config:
@@ -148,21 +145,13 @@ class LearnedPriorAAE(Method):
         self.di_conv = build(["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu"], (c, h, w))
         self.di_fc = build(["flatten", "fc 1024 bn lrelu"], self.di_conv.out_shape)
         self.di_head = nn.Linear(1024, 1)
-        q_out = info_codes.q_outputs(cfg.n_categories, cfg.n_continuous, False)
-        self.q_head = build(["fc 128 bn lrelu", f"fc {q_out}"], (1024,))
-
-    @property
-    def n_clusters(self) -> int:
-        return self.config.n_categories
-
-    def _device(self) -> torch.device:
-        return self.di_head.weight.device
+        self.q_head = InfoHead(["fc 128 bn lrelu"], 1024, cfg.n_categories, cfg.n_continuous)
 
     # -- codes and generator ---------------------------------------------------------------
     def sample_codes(self, n, generator=None):
         cfg = self.config
         return info_codes.sample_codes(n, self.code_spec.noise, cfg.n_categories, cfg.n_continuous,
-                                       self._device(), "normal", generator)
+                                       self.device, "normal", generator)
 
     def prior_code(self, codes) -> torch.Tensor:
         """z_c: CG(z, s) for the learned prior, [one-hot(s), c, z] for the fixed one."""
@@ -187,17 +176,9 @@ class LearnedPriorAAE(Method):
         features = self.di_fc(self.image_features(x))
         return self.di_head(features), features
 
-    def _q(self, features):
-        cfg = self.config
-        return info_codes.split_q(self.q_head(features), cfg.n_categories, cfg.n_continuous, False)
-
     def _info(self, features, codes):
-        cfg = self.config
-        info = info_codes.info_losses(*self._q(features), codes)
-        total = cfg.lambda_info * info["q_disc"]
-        if "q_cont" in info:
-            total = total + cfg.lambda_cont * info["q_cont"]
-        return total, info
+        info = self.q_head.losses(features, codes)
+        return InfoHead.weighted(info, self.config.lambda_info, self.config.lambda_cont), info
 
     # -- losses ------------------------------------------------------------------------------
     def di_loss(self, x):
@@ -207,7 +188,7 @@ class LearnedPriorAAE(Method):
             fake = self.generate(codes)
         real_logit, _ = self._di(x)
         fake_logit, fake_f = self._di(fake)
-        gan = info_codes.bce(real_logit, True) + info_codes.bce(fake_logit, False)
+        gan = gan_bce(real_logit, True) + gan_bce(fake_logit, False)
         info_total, _ = self._info(fake_f, codes)
         return {"loss": gan + info_total, "di_gan": gan}
 
@@ -215,7 +196,7 @@ class LearnedPriorAAE(Method):
         """Prior improvement: CG and Dec fool D_I (eq. 1, non-saturating) + MI."""
         codes = self.sample_codes(len(x))
         logit, features = self._di(self.generate(codes))
-        gan = info_codes.bce(logit, True)
+        gan = gan_bce(logit, True)
         info_total, info = self._info(features, codes)
         return {"loss": gan + info_total, "prior_gan": gan, **info}
 
@@ -224,49 +205,45 @@ class LearnedPriorAAE(Method):
         with torch.no_grad():
             prior = self.prior_code(self.sample_codes(len(x)))
             encoded = self.autoencoder.encoder(x)
-        dc_real = info_codes.bce(self.code_discriminator(prior), True)
-        dc_fake = info_codes.bce(self.code_discriminator(encoded), False)
+        dc_real = gan_bce(self.code_discriminator(prior), True)
+        dc_fake = gan_bce(self.code_discriminator(encoded), False)
         return {"loss": dc_real + dc_fake, "dc_real": dc_real, "dc_fake": dc_fake}
 
     def reconstruction_terms(self, x) -> dict[str, torch.Tensor]:
         """Learned-similarity reconstruction error of x and the pixel MSE, from Enc(x)."""
         z = self.autoencoder.encoder(x)
         recon = self.autoencoder.decoder(z)
-        features = info_codes.fp32(self.image_features(torch.cat([x, recon])))
+        features = fp32(self.image_features(torch.cat([x, recon])))
         real_f, recon_f = features[: len(x)], features[len(x):]
         return {
             "z": z,
             "recon_feature": F.mse_loss(recon_f, real_f),
-            "recon_pixel": F.mse_loss(info_codes.fp32(recon), x),
+            "recon_pixel": F.mse_loss(fp32(recon), x),
         }
 
     def aae_loss(self, x):
         """Regular AAE phase: Enc + Dec minimise the feature reconstruction and fool D_C."""
         cfg = self.config
         terms = self.reconstruction_terms(x)
-        enc_adv = info_codes.bce(self.code_discriminator(terms.pop("z")), True)
+        enc_adv = gan_bce(self.code_discriminator(terms.pop("z")), True)
         loss = (cfg.feature_weight * terms["recon_feature"] + cfg.pixel_weight * terms["recon_pixel"]
                 + cfg.lambda_adv * enc_adv)
         return {"loss": loss, **terms, "enc_adv": enc_adv}
 
     def phases(self):
-        cfg = self.config
-        betas = (cfg.beta1, cfg.beta2)
-        di_params = [*self.di_conv.parameters(), *self.di_fc.parameters(), *self.di_head.parameters(),
-                     *self.q_head.parameters()]
-        decoder = list(self.autoencoder.decoder.parameters())
-        cg = list(self.code_generator.parameters()) if self.code_generator is not None else []
+        lr = self.config.lr
+        prior = [self.code_generator] if self.code_generator is not None else []  # none with prior=fixed
         return [
-            Phase("DI", di_params, self.di_loss, cfg.lr, betas),
-            Phase("prior", [*cg, *decoder], self.prior_loss, cfg.lr, betas),
-            Phase("DC", list(self.code_discriminator.parameters()), self.dc_loss, cfg.lr, betas),
-            Phase("AAE", list(self.autoencoder.parameters()), self.aae_loss, cfg.lr, betas),
+            Phase("DI", [self.di_conv, self.di_fc, self.di_head, self.q_head], self.di_loss, lr),
+            Phase("prior", [*prior, self.autoencoder.decoder], self.prior_loss, lr),
+            Phase("DC", [self.code_discriminator], self.dc_loss, lr),
+            Phase("AAE", [self.autoencoder], self.aae_loss, lr),
         ]
 
     # -- inference -----------------------------------------------------------------------------
     def cluster(self, x):
         _, features = self._di(x)
-        logits, _, _ = self._q(features)
+        logits, _, _ = self.q_head.codes(features)
         return logits.argmax(dim=1)
 
     def embed(self, x):

@@ -6,7 +6,7 @@ with respect to whatever the inner loss depended on (the generator's parameters,
 the fakes). Copying a network, stepping it in place and restoring it is not unrolling:
 the generator would then never see how the discriminator responds.
 
-Two update rules: `sgd` is eq. 8 of papers/unrolled-infogan.txt (theta - eta * grad);
+Two update rules: `sgd` is eq. 8 of the unrolled-InfoGAN report (theta - eta * grad);
 `adam` continues the real optimizer's Adam from its current moments, as Metz et al.'s
 reference notebook unrolls its Adam updates.
 """

@@ -1,4 +1,6 @@
-"""Unrolled InfoGAN (Khandait; papers/unrolled-infogan.txt), on the suite's InfoGAN.
+"""Unrolled InfoGAN (Khandait, "Unsupervised Disentangled Representation Learning", IIT
+Bombay project report; code: akhandait/disentangled-representation-learning), on the
+suite's InfoGAN.
 
 The generator minimises g_K = f(theta_G, theta_D^K(theta_G, theta_D)) - lambda L_I(G, Q)
 (eq. 13): its GAN term is judged by the discriminator after K optimizer steps on f, with
@@ -17,7 +19,7 @@ Our readings where the paper is silent:
   its current Adam moments (lr, betas, eps read from it), as Metz et al. unroll Adam;
   "sgd" is eq. 8 literally, theta - eta * grad with eta = `unroll_lr`.
 - BatchNorm running statistics are not advanced by the unrolled (look-ahead) passes.
-- Network, codes, learning rates and the `paper` length are InfoGAN's (methods/infogan.py);
+- Network, codes, learning rates and the `paper` length are InfoGAN's (`bench.methods.infogan`);
   the paper reports none of its own.
 """
 
@@ -27,20 +29,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch.func import functional_call
 
 from bench.config import NonNegativeInt, PositiveFloat
+from bench.methods import unroll
+from bench.methods.gan import fp32, gan_bce
+from bench.methods.infogan import InfoGAN
 from bench.registry import register_method
-from methods import info_codes, unroll
-from methods.infogan import InfoGAN
 
 
 @register_method("unrolled_infogan")
 class UnrolledInfoGAN(InfoGAN):
     """InfoGAN whose generator sees D after K differentiable unrolled steps; Q uses the current D."""
 
-    name = "unrolled_infogan"
+    reads_optimizer_state = True  # the unroll continues D's Adam
 
     @dataclass
     class Config(InfoGAN.Config):
@@ -70,7 +72,7 @@ class UnrolledInfoGAN(InfoGAN):
         trunk = {k[len("trunk."):]: v for k, v in params.items() if k.startswith("trunk.")}
         head = {k[len("d_head."):]: v for k, v in params.items() if k.startswith("d_head.")}
         features = functional_call(self.trunk, {**trunk, **buffers}, (x,))
-        return info_codes.fp32(functional_call(self.d_head, head, (features,)))
+        return fp32(functional_call(self.d_head, head, (features,)))
 
     def unrolled_discriminator(self, x: torch.Tensor, fake: torch.Tensor,
                                buffers: unroll.Params) -> unroll.Params:
@@ -81,9 +83,7 @@ class UnrolledInfoGAN(InfoGAN):
         start = {k: p.detach().requires_grad_() for k, p in named.items()}
 
         def d_gan_loss(params):
-            real, fake_logit = self._d_logit(params, buffers, x), self._d_logit(params, buffers, fake)
-            return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-                    + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
+            return gan_bce(self._d_logit(params, buffers, x), True) + gan_bce(self._d_logit(params, buffers, fake), False)
 
         adam = None
         if cfg.unroll_rule == "adam":
@@ -97,11 +97,11 @@ class UnrolledInfoGAN(InfoGAN):
         fake = self.generate(codes)
         features = self.trunk(fake)  # the current D: Q's MI term, and the GAN term when K = 0
         if self.config.k == 0:
-            logit = info_codes.fp32(self.d_head(features))
+            logit = self.d_head(features)
         else:
             # look-ahead passes use copies of BN's running statistics, so they leave no trace
             buffers = {k: b.clone() for k, b in self.trunk.named_buffers()}
             logit = self._d_logit(self.unrolled_discriminator(x, fake, buffers), buffers, fake)
-        gan = F.binary_cross_entropy_with_logits(logit, torch.ones_like(logit))
-        info = self.info_losses(features, codes)
-        return {"loss": gan + self._info_total(info), "g_gan": gan, **info}
+        gan = gan_bce(logit, True)
+        info_total, info = self.info_total(features, codes)
+        return {"loss": gan + info_total, "g_gan": gan, **info}

@@ -22,10 +22,11 @@ from pathlib import Path
 import torch
 
 from bench import config as config_lib
-from bench.device import seed_everything
-from bench.evaluate.harness import predict_clusters
-from bench.registry import METHODS, list_methods
-from bench.trainer import Trainer
+from bench import list_methods
+from bench.evaluation.harness import predict_clusters
+from bench.registry import METHODS
+from bench.rng import seed_everything
+from tests.helpers import train_alone
 from tests.plugin import TEST_METHODS, load_toy
 
 GOLDEN = Path(__file__).with_name("golden_trajectories.json")
@@ -83,7 +84,7 @@ def trajectory(name: str, overrides: dict) -> dict:
         seed_everything(0)
         data = load_toy(None)
         method = cls(method_config, image_shape=data.image_shape)
-        outcome = Trainer(train, torch.device("cpu"), progress=False).fit(method, data, seed=0)
+        outcome = train_alone(method, data, train)
         assert outcome.status == "completed", outcome.message
         clusters = predict_clusters(method, data.test_x, 100)
         return {

@@ -6,9 +6,13 @@ import json
 import re
 from pathlib import Path
 
-from bench import checkpoint
+import torch
+
 from bench.device import choose_device
-from bench.runner import plan, run_jobs
+from bench.runs.plan import plan
+from bench.runs.runner import fit_closed_form, run_jobs
+from bench.training import checkpoint
+from bench.training.trainer import RunState, Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 # a dozen steps of the toy dataset: logs, checkpoints and the end all happen (no t-SNE: seconds)
@@ -36,3 +40,13 @@ def records_on_disk(results) -> dict[str, dict]:
 
 def final_weights(workdir, run_id):
     return checkpoint.load(checkpoint.path_for(workdir, run_id))["method"]
+
+
+def train_alone(method, data, config, seed: int = 0) -> RunState:
+    """`method` trained (or fitted) on `data` as the runner does, on the CPU, without checkpoints."""
+    run = RunState(method, seed, None)
+    if not method.trains_by_gradient:
+        fit_closed_form(run, data, torch.device("cpu"))
+        return run
+    (run,) = Trainer(config, torch.device("cpu"), progress=False).fit([run], data)
+    return run

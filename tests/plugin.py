@@ -8,9 +8,9 @@ import signal
 
 import torch
 
-from bench.data import ImageDataset
+from bench.datasets.base import ImageDataset
+from bench.methods.infogan import InfoGAN
 from bench.registry import register_dataset, register_method
-from methods.infogan import InfoGAN
 
 
 @register_dataset("toy")
@@ -48,7 +48,6 @@ TEST_METHODS = {"toy_infogan", "nan_infogan", "broken_method"}
 class ToyInfoGAN(InfoGAN):
     """InfoGAN that can be killed (SIGKILL) or interrupted (SIGINT) at a given step."""
 
-    name = "toy_infogan"
     cuda_graphs = False  # its hook counts steps in Python
 
     def d_loss(self, x):
@@ -60,7 +59,6 @@ class ToyInfoGAN(InfoGAN):
 class NaNInfoGAN(InfoGAN):
     """InfoGAN whose D loss becomes NaN from step 7 on."""
 
-    name = "nan_infogan"
     cuda_graphs = False
 
     def d_loss(self, x):
@@ -75,7 +73,6 @@ class NaNInfoGAN(InfoGAN):
 class Broken(InfoGAN):
     """Raises inside its first training step."""
 
-    name = "broken_method"
 
     def d_loss(self, x):
         raise RuntimeError("deliberately broken")

@@ -19,20 +19,20 @@ else:
     pytest.importorskip("disentanglement_lib.evaluation.metrics.mig",
                         reason="disentanglement-lib not installed (run: tox -e dlib)")
 
-from bench.evaluate.disentanglement import (  # noqa: E402
+from bench.evaluation.disentanglement import (  # noqa: E402
     compute_all,
     dci,
     histogram_discretize,
     sample_codes_and_factors,
     sap,
 )
-from bench.evaluate.disentanglement.compare_dlib import cases, fixed_sample, run_case  # noqa: E402
-from bench.evaluate.disentanglement.dlib_backend import (  # noqa: E402
+from bench.evaluation.disentanglement.dlib_backend import (  # noqa: E402
     compute_all_dlib,
     dlib_gin,
     import_dlib,
     seeded_global_numpy,
 )
+from bench.evaluation.disentanglement.dlib_comparison import cases, fixed_sample, run_case  # noqa: E402
 
 metrics, _ = import_dlib()
 

@@ -1,0 +1,91 @@
+"""Datasets as whole in-memory tensors, and batches as index slices of them.
+
+Images stay uint8 (on the training device) and are scaled to [-1, 1] per batch, so
+MNIST's whole training split costs 60 MB, and a batch is a gather, not a DataLoader
+worker trip.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from bench.errors import BenchError
+from bench.registry import DATASETS
+
+SUBSET_SEED = 0  # the same subset of images for every run seed, so seeds are comparable
+
+
+@dataclass
+class ImageDataset:
+    name: str
+    train_x: torch.Tensor  # uint8 (N, C, H, W)
+    train_y: torch.Tensor  # int64 (N,) -- used by evaluation only
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    n_classes: int
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train_x.shape[1:])
+
+    def to(self, device: torch.device | str) -> "ImageDataset":
+        return replace(
+            self,
+            train_x=self.train_x.to(device),
+            train_y=self.train_y.to(device),
+            test_x=self.test_x.to(device),
+            test_y=self.test_y.to(device),
+        )
+
+    def subset(self, train_size: int | None, test_size: int | None) -> "ImageDataset":
+        """A fixed random subset (the same for every run seed)."""
+
+        def pick(x, y, n):
+            if n is None or n >= len(x):
+                return x, y
+            g = torch.Generator().manual_seed(SUBSET_SEED)
+            idx = torch.randperm(len(x), generator=g)[:n].to(x.device)
+            return x[idx], y[idx]
+
+        train_x, train_y = pick(self.train_x, self.train_y, train_size)
+        test_x, test_y = pick(self.test_x, self.test_y, test_size)
+        return replace(self, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1], the range every generator's tanh produces, in the
+    default dtype (float32; float64 in the tests that compare trajectories exactly)."""
+    return x.to(torch.get_default_dtype()).div_(127.5).sub_(1.0)
+
+
+class BatchSampler:
+    """Batch `step` of a run: slice `step % steps_per_epoch` of epoch `step // steps_per_epoch`'s
+    permutation. A pure function of (seed, step), so a resumed run sees the same batches."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device | str = "cpu"):
+        if batch_size > n:
+            raise BenchError(f"batch_size {batch_size} exceeds the {n} training images")
+        self.n, self.batch_size, self.seed, self.device = n, batch_size, seed, device
+        self.steps_per_epoch = n // batch_size
+        self._epoch, self._perm = -1, None
+
+    def indices(self, step: int) -> torch.Tensor:
+        epoch, i = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(self.n, generator=g).to(self.device)
+            self._epoch = epoch
+        return self._perm[i * self.batch_size : (i + 1) * self.batch_size]
+
+
+def default_data_root(cli_value: str | None) -> Path:
+    """--data-root, else $BENCH_DATA, else ./data."""
+    return Path(cli_value or os.environ.get("BENCH_DATA") or "data")
+
+
+def load_dataset(name: str, root: Path) -> ImageDataset:
+    return DATASETS.create(name, Path(root))

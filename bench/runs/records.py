@@ -1,0 +1,148 @@
+"""Run records: one JSON file per run, written atomically, checked when read; all
+records as a DataFrame.
+
+A record is read back only after it is checked: its fields have the types the tables
+rely on, and its `run_id` is its file name, which is a plain name (never a path), since
+run ids name checkpoint folders and figure files.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bench.config import BOOKKEEPING_KEYS
+from bench.errors import BenchError
+from bench.files import write_atomic
+
+RECORD_DIR = "runs"  # under the results directory
+STATUSES = ("completed", "diverged", "failed", "interrupted")
+RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.=+-]*")
+# <method>-<dataset>-<preset>-s<seed>[-<overrides digest>]: a file named like this is a record
+RECORD_NAME = re.compile(r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+-s\d+(-[0-9a-f]{8})?")
+REQUIRED = {"run_id": str, "method": str, "dataset": str, "seed": int, "preset": str, "status": str,
+            "overrides": dict}
+OPTIONAL = {"config": dict, "losses": list, "evaluations": list, "n_clusters": int, "n_classes": int,
+            "metrics": dict, "message": str, "steps": int, "wall_time_s": numbers.Real}
+TEST_SCORES = ("accuracy", "accuracy_many_to_one", "nmi", "ari")
+
+
+def check_run_id(run_id: str) -> str:
+    """A run id is a plain file name: letters, digits and _ . = + -, not starting with a dot."""
+    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
+        raise BenchError(f"{run_id!r} is not a valid run id (letters, digits and _.=+- only)")
+    return run_id
+
+
+def _kind(value) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def validate_record(record, path: Path) -> dict:
+    """`record` if it is a well-formed run record read from `path`, else one line naming the file."""
+    def bad(why: str) -> BenchError:
+        return BenchError(f"{path} is not a valid run record: {why}")
+
+    if not isinstance(record, dict):
+        raise bad(f"a JSON {_kind(record)}, not an object")
+    for key, kind in {**REQUIRED, **OPTIONAL}.items():
+        if key not in record:
+            if key in REQUIRED:
+                raise bad(f"no {key!r}")
+            continue
+        value = record[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            if key in OPTIONAL and value is None:
+                continue
+            raise bad(f"{key!r} is a {_kind(value)}")
+    if record["run_id"] != path.stem:
+        raise bad(f"its run_id {record['run_id']!r} is not its file name")
+    if record["status"] not in STATUSES:
+        raise bad(f"unknown status {record['status']!r}")
+    if record["status"] == "completed":
+        test = (record.get("metrics") or {}).get("test")
+        if not isinstance(test, dict):
+            raise bad("a completed run without metrics.test")
+        for score in TEST_SCORES:
+            value = test.get(score)
+            if not isinstance(value, numbers.Real) or isinstance(value, bool):
+                raise bad(f"metrics.test.{score} is a {_kind(value)}")
+    return record
+
+
+def record_path(results_dir: Path, run_id: str) -> Path:
+    return Path(results_dir) / RECORD_DIR / f"{check_run_id(run_id)}.json"
+
+
+def write_record(record: dict, results_dir: Path) -> Path:
+    path = record_path(results_dir, record["run_id"])
+    text = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
+    return write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def _read(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{path} is not a valid run record (not JSON: {exc})") from None
+
+
+def read_record(results_dir: Path, run_id: str) -> dict | None:
+    path = record_path(results_dir, run_id)
+    if not path.exists():
+        return None
+    return validate_record(_read(path), path)
+
+
+def load_records(results_dir: Path) -> pd.DataFrame:
+    """Every record under `results_dir/runs` as one row, nested fields flattened with dots
+    (e.g. `metrics.test.accuracy`). A malformed record is an error naming its file; a JSON
+    file that is not a record (neither named like one nor holding a run_id) is skipped
+    with a warning."""
+    rows = []
+    for path in sorted((Path(results_dir) / RECORD_DIR).glob("*.json")):
+        if RECORD_NAME.fullmatch(path.stem):
+            content = _read(path)
+        else:
+            try:
+                content = json.loads(path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                content = None
+            if not (isinstance(content, dict) and "run_id" in content):
+                print(f"bench: warning: skipping {path}: not a run record", file=sys.stderr)
+                continue
+        rows.append(validate_record(content, path))
+        rows[-1]["variant"] = variant_label(rows[-1].get("overrides"))
+    if not rows:
+        return pd.DataFrame()
+    return pd.json_normalize(rows, max_level=3)
+
+
+def variant_label(overrides: dict | None) -> str:
+    """'' for a run at the preset's settings, else 'key=value ...' (what --set changed,
+    bookkeeping settings such as checkpoint intervals aside)."""
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted((overrides or {}).items())
+                    if k not in BOOKKEEPING_KEYS)
+
+
+def git_commit() -> str:
+    """HEAD of the repository the package lives in, '+dirty' if tracked files changed;
+    $BENCH_GIT_COMMIT where the code runs from a copy without .git (a lent GPU machine)."""
+    if os.environ.get("BENCH_GIT_COMMIT"):
+        return os.environ["BENCH_GIT_COMMIT"]
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", ".", ":!results"],
+                               cwd=here.parent, capture_output=True).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")

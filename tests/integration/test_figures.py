@@ -1,0 +1,66 @@
+"""`bench plot` draws the papers' grids from a recorded checkpoint."""
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bench.cli import main
+from bench.device import choose_device
+from bench.runs.plan import plan
+from bench.runs.runner import run_jobs
+
+SHORT = {"steps": 2, "batch_size": 16, "checkpoint_every": 0, "log_every": 1, "train_size": None}
+
+
+@pytest.fixture
+def trained_toy(tmp_path):
+    results, workdir = tmp_path / "results", tmp_path / "runs"
+
+    def train(method):
+        jobs = plan([method], [0], "toy", "smoke", SHORT)
+        (record,) = run_jobs(jobs, Path("unused"), choose_device("cpu"), results, workdir,
+                             progress=False, echo=lambda line: None)
+        assert record["status"] == "completed"
+        return record
+
+    return train, results, workdir
+
+
+def test_traversals_write_one_categorical_grid_and_one_grid_per_continuous_code(trained_toy, tmp_path, capsys):
+    train, results, workdir = trained_toy
+    record = train("latentgan_ae")
+    out = tmp_path / "figs"
+    code = main(["plot", "traversals", "--method", "latentgan_ae", "--results-dir", str(results),
+                 "--workdir", str(workdir), "--out", str(out)])
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{record['run_id']}_{kind}.png" for kind in ("categorical", "continuous1", "continuous2")]
+    width, height = Image.open(out / names[0]).size
+    assert (width, height) == (10 * 34 + 2, 10 * 34 + 2)  # 10 categories x 10 noise samples of 32px + padding
+
+
+def test_reconstructions_pair_real_and_decoded_rows(trained_toy, tmp_path, monkeypatch):
+    train, results, workdir = trained_toy
+    record = train("ae_kmeans")
+    import tests.plugin
+
+    monkeypatch.setattr("bench.datasets.base.load_dataset", lambda name, root: tests.plugin.load_toy(root))
+    out = tmp_path / "figs"
+    assert main(["plot", "reconstructions", "--method", "ae_kmeans", "--results-dir", str(results),
+                 "--workdir", str(workdir), "--out", str(out)]) == 0
+    width, height = Image.open(out / f"{record['run_id']}_reconstructions.png").size
+    assert (width, height) == (10 * 34 + 2, 10 * 34 + 2)  # 5 pairs of rows
+
+
+def test_plot_errors_are_one_line(trained_toy, capsys):
+    train, results, workdir = trained_toy
+    train("kmeans_pixels")
+    args = ["--results-dir", str(results), "--workdir", str(workdir)]
+    assert main(["plot", "traversals", "--method", "kmeans_pixels", *args]) == 2
+    assert capsys.readouterr().err.strip() == "bench: error: kmeans_pixels has no generator to traverse"
+    assert main(["plot", "traversals", "--method", "infogan", *args]) == 2
+    assert "no completed run of infogan" in capsys.readouterr().err
+    assert main(["plot", "traversals", "--method", "kmeans_pixels", "--workdir", "/nonexistent",
+                 "--results-dir", str(results)]) == 2
+    assert "no checkpoint at /nonexistent" in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""What a run records beyond clustering: disentanglement metrics on dSprites (all of
+them, finite, by the chosen backend), a t-SNE layout, and one-line errors for a backend
+that cannot run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.device import choose_device
+from bench.evaluation.disentanglement import KEYS
+from bench.runs.plan import plan
+from bench.runs.runner import run_jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"steps": 3, "batch_size": 16, "train_size": 256, "test_size": 200, "checkpoint_every": 0,
+        "log_every": 3, "metric_samples": 20}
+
+
+def run(method, dataset, dirs, **overrides):
+    results, workdir = dirs
+    jobs = plan([method], [0], dataset, "smoke", {**TINY, **overrides})
+    (record,) = run_jobs(jobs, Path("unused"), choose_device("cpu"), results, workdir, progress=False,
+                         echo=lambda line: None)
+    return record
+
+
+def test_a_dsprites_run_records_every_disentanglement_metric(dirs):
+    record = run("infogan", "dsprites", dirs, tsne_points=0)
+    assert record["status"] == "completed", record.get("message")
+    assert record["image_shape"] == [1, 64, 64] and record["n_classes"] == 3
+    scores = record["disentanglement"]
+    assert scores["backend"] == "bench" and set(scores["metrics"]) == set(KEYS)
+    assert all(0.0 <= v <= 1.0 for v in scores["metrics"].values()), scores["metrics"]
+    assert scores["settings"]["dci"] == {"num_train": 20, "num_test": 10}
+    assert "measure_errors" not in record and "morphometrics" not in record  # dSprites: no digits
+
+
+def test_a_run_records_a_tsne_layout_of_its_test_images(dirs):
+    record = run("infogan", "toy", dirs, tsne_points=60)
+    layout = record["tsne"]
+    assert layout["n"] == 60 and len(layout["x"]) == len(layout["y"]) == len(layout["label"]) == 60
+    assert set(layout["label"]) <= set(range(10))
+    assert "disentanglement" not in record  # the toy images have no ground-truth factors
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "metrics_backend=nope"], "bench: error: metrics_backend='nope' is not one of 'bench', 'dlib'"),
+    (["--metrics-backend", "dlib"], "bench: error: metrics backend 'dlib' needs disentanglement-lib"),
+])
+def test_a_backend_that_cannot_run_fails_before_training(tmp_path, args, message):
+    pytest.importorskip("torch")
+    if "dlib" in args:
+        try:
+            import disentanglement_lib  # noqa: F401
+            pytest.skip("disentanglement-lib is installed here")
+        except ImportError:
+            pass
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "infogan", "--dataset", "dsprites",
+           "--results-dir", str(tmp_path), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_method_without_a_64px_architecture_fails_in_one_recorded_line(dirs):
+    record = run("ae_kmeans", "dsprites", dirs)
+    assert record["status"] == "failed"
+    assert "\n" not in record["message"]
+    json.dumps(record)

@@ -1,0 +1,83 @@
+"""The loop's promises: diverged and failed runs are recorded and the sweep goes on;
+an interrupted or killed run resumes to exactly the result of an uninterrupted one."""
+
+import json
+import os
+import subprocess
+import sys
+
+import torch
+
+from bench.training import checkpoint
+from tests.helpers import ROOT, TOY, final_weights, records_on_disk, sweep
+
+
+def test_nan_loss_is_recorded_as_diverged_and_the_sweep_goes_on(dirs):
+    records, lines = sweep(["nan_infogan", "toy_infogan"], dirs)
+    assert [r["status"] for r in records] == ["diverged", "completed"]
+    assert "non-finite D_loss" in records[0]["message"] and records[0]["steps"] == 8  # caught at the log step
+    assert "metrics" not in records[0] and "metrics" in records[1]
+    assert lines[0].startswith("nan_infogan seed 0: diverged: non-finite")
+    saved = checkpoint.load(dirs[1] / records[0]["run_id"] / "checkpoint.pt")
+    assert saved["step"] == 4  # the last finite checkpoint is kept, not overwritten by NaNs
+
+
+def test_an_exception_is_recorded_as_failed_in_one_line(dirs):
+    records, lines = sweep(["broken_method", "toy_infogan"], dirs)
+    assert [r["status"] for r in records] == ["failed", "completed"]
+    assert records[0]["message"] == "RuntimeError: deliberately broken"
+    assert "Traceback" in records[0]["traceback"]
+    assert lines[0] == "broken_method seed 0: failed: RuntimeError: deliberately broken"
+
+
+def test_ctrl_c_checkpoints_and_resume_matches_an_uninterrupted_run(dirs, tmp_path, monkeypatch):
+    reference, _ = sweep(["toy_infogan"], (tmp_path / "ref", tmp_path / "ref_runs"))
+
+    # step 5 is inside a log window (log_every 2): the window's partial sums are checkpointed too
+    monkeypatch.setenv("BENCH_TEST_INTERRUPT_AT", "5")
+    records, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1))
+    assert [r["status"] for r in records] == ["interrupted"]  # seed 1 never started
+    assert records[0]["steps"] == 5
+    assert "rerun the same command with --resume" in lines[-1]
+
+    monkeypatch.delenv("BENCH_TEST_INTERRUPT_AT")
+    records, _ = sweep(["toy_infogan"], dirs, seeds=(0, 1), resume=True)
+    assert [r["status"] for r in records] == ["completed", "completed"]
+    on_disk = records_on_disk(dirs[0])
+    assert sorted(on_disk) == ["toy_infogan-toy-smoke-s0-" + records[0]["run_id"].rsplit("-", 1)[1],
+                               "toy_infogan-toy-smoke-s1-" + records[1]["run_id"].rsplit("-", 1)[1]]
+    assert on_disk[records[0]["run_id"]]["metrics"] == reference[0]["metrics"]
+    resumed, uninterrupted = final_weights(dirs[1], records[0]["run_id"]), final_weights(tmp_path / "ref_runs", reference[0]["run_id"])
+    for key in uninterrupted:
+        assert torch.equal(resumed[key], uninterrupted[key]), key
+    # the loss history is the uninterrupted run's, the log window across the stop included
+    assert on_disk[records[0]["run_id"]]["losses"] == reference[0]["losses"]
+
+    _, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1), resume=True)
+    assert all("already recorded" in line for line in lines)
+
+
+def test_a_killed_process_resumes_from_its_last_checkpoint_and_records_once(dirs, tmp_path):
+    results, workdir = dirs
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "toy_infogan", "--dataset", "toy",
+           "--results-dir", str(results), "--workdir", str(workdir), "--device", "cpu", "--no-progress"]
+    cmd += [arg for k, v in TOY.items() for arg in ("--set", f"{k}={v}")]
+    env = {**os.environ, "BENCH_PLUGINS": "tests.plugin", "PYTHONPATH": str(ROOT)}
+
+    killed = subprocess.run(cmd, env={**env, "BENCH_TEST_KILL_AT": "7"}, capture_output=True, text=True)
+    assert killed.returncode == -9
+    assert not (results / "runs").exists() or not list((results / "runs").glob("*.json"))
+    (path,) = workdir.glob("*/checkpoint.pt")
+    before_kill = checkpoint.load(path)
+    assert before_kill["step"] == 4 and before_kill["elapsed_s"] > 0
+
+    resumed = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    (record_path,) = (results / "runs").glob("*.json")
+    record = json.loads(record_path.read_text())
+    assert record["status"] == "completed" and record["steps"] == 12
+    assert record["resumed_from_step"] == 4
+    assert record["wall_time_s"] > before_kill["elapsed_s"]  # the time before the kill is counted
+
+    reference, _ = sweep(["toy_infogan"], (tmp_path / "ref", tmp_path / "ref_runs"))
+    assert record["metrics"] == reference[0]["metrics"]

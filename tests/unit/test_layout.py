@@ -1,0 +1,85 @@
+"""The shape of the package: one obvious place for each concept, imports flowing one way
+(no cycle, lazy imports included), one factory, and adapters under an import name no lab's
+own `methods` package can shadow."""
+
+import ast
+import graphlib
+import os
+import subprocess
+import sys
+
+import tomllib
+
+import bench
+from tests.helpers import ROOT
+
+BENCH, METHODS = ROOT / "bench", ROOT / "methods"
+
+
+def project_modules() -> dict[str, ast.Module]:
+    """Module name -> parsed source, for bench/ and methods/ (imported as bench.methods)."""
+    out = {}
+    for top, package in ((BENCH, "bench"), (METHODS, "bench.methods")):
+        for path in top.rglob("*.py"):
+            parts = [package, *path.relative_to(top).with_suffix("").parts]
+            if parts[-1] == "__init__":
+                parts.pop()
+            out[".".join(parts)] = ast.parse(path.read_text())
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports anywhere in its body (functions included).
+    `from a import b` points at module a.b when that is a module, else at a."""
+    modules = project_modules()
+    graph = {name: set() for name in modules}
+    for name, tree in modules.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                           for a in node.names]
+            else:
+                continue
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_no_import_cycle_among_project_modules():
+    graph = import_graph()
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        raise AssertionError(f"import cycle: {' -> '.join(exc.args[1])}") from None
+
+
+def test_the_registry_imports_nothing_of_the_project_but_its_error_type():
+    assert import_graph()["bench.registry"] <= {"bench.errors"}
+
+
+def test_at_most_a_dozen_modules_directly_in_bench():
+    assert len(list(BENCH.glob("*.py"))) <= 12
+
+
+def test_every_package_is_declared_for_installation():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    present = {name for name in project_modules()
+               if (BENCH / "/".join(name.split(".")[1:]) / "__init__.py").exists() or name in ("bench", "bench.methods")}
+    assert sorted(declared) == sorted(present)
+
+
+def test_one_factory_builds_any_method():
+    method = bench.create_method("infogan", preset="paper", n_continuous=3)
+    assert method.config.n_continuous == 3 and method.n_clusters == 10
+    assert "infogan" in bench.list_methods("info*")
+
+
+def test_a_labs_own_methods_package_does_not_hide_the_adapters(tmp_path):
+    (tmp_path / "methods").mkdir()
+    (tmp_path / "methods" / "__init__.py").write_text("LAB = True\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "bench.cli", "list"], capture_output=True, text=True, cwd=tmp_path,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    assert "infogan" in out.stdout and "kmeans_pixels" in out.stdout

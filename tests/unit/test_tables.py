@@ -1,0 +1,72 @@
+"""The paper-shaped table from run records: numbers, claimed column, files."""
+
+import pandas as pd
+
+from bench.report.clustering import clustering_table
+from bench.report.tables import write_table
+from bench.runs.records import load_records, write_record
+from tests.helpers import run_id
+
+
+def record(method, seed, acc, status="completed", k=10, many=None, overrides=None, dataset="mnist"):
+    rec = {"run_id": run_id(method, seed, status, k, overrides), "method": method, "dataset": dataset,
+           "seed": seed, "preset": "paper", "overrides": overrides or {}, "status": status, "n_clusters": k, "n_classes": 10}
+    if status == "completed":
+        rec["metrics"] = {"test": {"accuracy": acc, "accuracy_many_to_one": many if many is not None else acc,
+                                   "nmi": 0.5, "ari": 0.4}}
+    return rec
+
+
+def table_from(tmp_path, records):
+    for rec in records:
+        write_record(rec, tmp_path)
+    return clustering_table(load_records(tmp_path)).set_index("method")
+
+
+def test_mean_std_over_completed_seeds_with_the_claim_beside(tmp_path):
+    table = table_from(tmp_path, [
+        record("infogan", 0, 0.90), record("infogan", 1, 0.94), record("infogan", 2, None, status="diverged"),
+        record("kmeans_pixels", 0, 0.55),
+    ])
+    row = table.loc["infogan"]
+    assert row["test error %"] == "8.00 ± 2.83"  # errors 10 and 6: mean 8, sample std 2.83
+    assert row["seeds"] == 2 and row["not completed"] == "1 diverged"
+    assert row["claimed error %"] == "5 ± 0.01" and row["mapping"] == "hungarian"
+    assert table.loc["kmeans_pixels", "test error %"] == "45.00"  # one seed: no std
+    assert table.loc["kmeans_pixels", "claimed error %"] == "—"
+    assert table.loc["latentgan_ae", "test error %"] == "not run"  # claims with no runs stay visible
+
+
+def test_more_clusters_than_classes_uses_the_many_to_one_mapping(tmp_path):
+    table = table_from(tmp_path, [record("aae", 0, 0.70, k=16, many=0.90)])
+    row = table[table["K"] == 16].loc["aae"]
+    assert row["mapping"] == "many-to-one" and row["test error %"] == "10.00"
+    assert row["claimed error %"] == "9.55 ± 2.05"
+
+
+def test_a_run_varying_only_what_the_paper_varies_keeps_the_claim(tmp_path):
+    table = table_from(tmp_path, [record("aae", 0, 0.5, k=30, many=0.95, overrides={"n_categories": 30})])
+    row = table.loc["aae [n_categories=30]"]
+    assert row["test error %"] == "5.00" and row["claimed error %"] == "4.1 ± 1.13"
+    unrun = table.loc["aae"]  # the K=16 claim has no run yet, so it stays visible
+    assert unrun["K"] == 16 and unrun["test error %"] == "not run"
+
+
+def test_ablations_get_their_own_rows_without_the_papers_claim(tmp_path):
+    table = table_from(tmp_path, [record("infogan", 0, 0.9), record("infogan", 0, 0.8, overrides={"lambda_cont": 0.5})])
+    assert table.loc["infogan [lambda_cont=0.5]", "test error %"] == "20.00"
+    assert table.loc["infogan [lambda_cont=0.5]", "claimed error %"] == "—"
+
+
+def test_other_datasets_are_left_out(tmp_path):
+    table = table_from(tmp_path, [record("infogan", 0, 0.9, dataset="toy")])
+    assert table.loc["infogan", "test error %"] == "not run"
+
+
+def test_markdown_csv_and_latex_are_written(tmp_path):
+    table = clustering_table(pd.DataFrame())
+    paths = write_table(table, tmp_path / "tables", "clustering_mnist")
+    assert [p.suffix for p in paths] == [".md", ".csv", ".tex"]
+    assert "| method" in paths[0].read_text()
+    assert pd.read_csv(paths[1])["method"].tolist() == table["method"].tolist()
+    assert "\\begin{tabular}" in paths[2].read_text()
