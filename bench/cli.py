@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
     report = sub.add_parser("report", help="rebuild every table, t-SNE figure and RESULTS_DIR/README.md from the records")
     report.add_argument("--results-dir", type=Path, default=Path("results"))
+    report.add_argument("--readme", type=Path, default=None,
+                        help="also refresh the tables this Markdown file shows between `<!-- NAME table: generated "
+                             "by `bench report` (results/tables/FILE.md) -->` markers (e.g. README.md)")
     compare = sub.add_parser("compare-dlib", help="our disentanglement metrics beside disentanglement-lib's "
                                                   "(needs it installed, e.g. in `tox -e dlib`)")
     compare.add_argument("--quick", action="store_true", help="a tenth of the sizes (seconds, for a smoke check)")
@@ -227,12 +230,14 @@ def cmd_table(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from bench.report.builder import build_report
+    from bench.report.builder import build_report, sync_blocks
 
     if not args.results_dir.is_dir():
         raise BenchError(f"no results directory at {args.results_dir}")
     for path in build_report(args.results_dir):
         print(path)
+    if args.readme and sync_blocks(args.readme, args.results_dir):
+        print(args.readme)
     return 0
 
 

@@ -1,21 +1,31 @@
 """The clustering table, in the papers' shape: test error per method and setting,
-measured beside claimed."""
+measured beside claimed, with what tells a collapse from noise.
+
+A seed is *collapsed* when its clustering of the test split uses fewer than half of its K
+clusters, or scores below twice chance (accuracy < 2 / classes): a GAN whose categorical
+code died, not an unlucky draw. Each row gives mean ± std over completed seeds, the best
+and the median seed, and how many seeds collapsed, so a mean dragged down by one dead
+seed reads differently from seeds that all land mediocre.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from bench.config import BOOKKEEPING_KEYS
 from bench.registry import METHODS
-from bench.report.claims import CLAIMS
+from bench.report.claims import CLAIMS, NO_CLAIM
 from bench.report.tables import mean_std, not_completed
+from bench.runs.records import settings_of
+
+COLUMNS = ["method", "preset", "K", "mapping", "test error %", "best", "median", "collapsed", "NMI", "ARI",
+           "seeds", "not completed", "claimed error %", "claim source"]
 
 
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
-    """One row per (method, preset, --set overrides): test error % mean ± std over completed
-    seeds (Hungarian one-to-one when K <= classes, majority many-to-one when K > classes),
-    NMI, ARI, seed counts, and the claimed error beside it. Claims with no runs stay as
-    "not run" rows, so the table shows what the suite has not reproduced yet."""
+    """One row per (method, preset, variant): test error % over completed seeds (Hungarian
+    one-to-one when K <= classes, majority many-to-one when K > classes), its best and median
+    seed, collapsed seeds, NMI, ARI, seed counts, and the claimed error beside it. Claims with
+    no runs stay as "not run" rows, so the table shows what the suite has not reproduced yet."""
     runs = records[records["dataset"] == dataset] if not records.empty else records
     rows = [_measured_row(key, group) for key, group in
             (runs.groupby(["method", "preset", "variant"], sort=True) if not runs.empty else [])]
@@ -25,14 +35,16 @@ def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFr
             continue
         rows.append({
             "method": claim["method"], "preset": "—", "K": claim["K"], "mapping": "—",
-            "test error %": "not run", "NMI": "—", "ARI": "—", "seeds": 0, "not completed": "",
-            "claimed error %": _claimed(claim.to_frame().T), "claim source": claim["source"],
+            "test error %": "not run", "best": "—", "median": "—", "collapsed": "", "NMI": "—", "ARI": "—",
+            "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
+            "claim source": claim["source"],
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-COLUMNS = ["method", "preset", "K", "mapping", "test error %", "NMI", "ARI", "seeds",
-           "not completed", "claimed error %", "claim source"]
+def collapsed(accuracy: pd.Series, clusters_used: pd.Series, k: int, n_classes: int) -> pd.Series:
+    """Per seed: fewer than K/2 clusters used, or accuracy below twice chance."""
+    return (clusters_used < k / 2) | (accuracy < 2 / n_classes)
 
 
 def _measured_row(key, group: pd.DataFrame) -> dict:
@@ -40,34 +52,36 @@ def _measured_row(key, group: pd.DataFrame) -> dict:
     done = group[group["status"] == "completed"]
     ks = done["n_clusters"].dropna() if "n_clusters" in done else pd.Series(dtype=float)
     k = int(ks.max()) if not ks.empty else None
-    n_classes = done["n_classes"].max() if "n_classes" in done else 10
+    n_classes = int(done["n_classes"].max()) if "n_classes" in done and len(done) else 10
     many = k is not None and k > n_classes
     column = "metrics.test.accuracy_many_to_one" if many else "metrics.test.accuracy"
-    errors = 100 * (1 - done[column]) if column in done else pd.Series(dtype=float)
+    accuracy = done[column] if column in done else pd.Series(dtype=float)
+    errors = 100 * (1 - accuracy)
+    used = done["metrics.test.clusters_used"] if "metrics.test.clusters_used" in done else pd.Series(dtype=float)
+    dead = collapsed(accuracy, used, k, n_classes) if k is not None else pd.Series(dtype=bool)
     # an ablation is not what the paper ran, so it gets no claim beside it; a run that
     # changes only what the paper itself varies (e.g. AAE's K) does
-    paper_protocol = set(_overridden(group)) <= set(protocol_keys(method))
+    paper_protocol = set(settings_of(variant)) <= set(protocol_keys(method))
     claim = CLAIMS[(CLAIMS["method"] == method) & (CLAIMS["K"] == k)] if paper_protocol else CLAIMS.iloc[0:0]
+    claimed = _claimed(claim)
+    if claim.empty and paper_protocol and method in NO_CLAIM:
+        claimed = NO_CLAIM[method]
     return {
         "method": method + (f" [{variant}]" if variant else ""),
         "preset": preset,
         "K": k if k is not None else "—",
         "mapping": "—" if k is None else ("many-to-one" if many else "hungarian"),
         "test error %": mean_std(errors),
+        "best": f"{errors.min():.2f}" if len(errors) else "—",
+        "median": f"{errors.median():.2f}" if len(errors) else "—",
+        "collapsed": f"{int(dead.sum())} of {len(dead)}" if len(dead) else "",
         "NMI": mean_std(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3),
         "ARI": mean_std(done.get("metrics.test.ari", pd.Series(dtype=float)), 3),
         "seeds": len(done),
         "not completed": not_completed(group),
-        "claimed error %": _claimed(claim),
+        "claimed error %": claimed,
         "claim source": claim["source"].iloc[0] if len(claim) else "",
     }
-
-
-def _overridden(group: pd.DataFrame) -> list[str]:
-    """The --set keys any run of this group changed."""
-    return [c.split(".", 1)[1] for c in group.columns
-            if c.startswith("overrides.") and group[c].notna().any()
-            and c.split(".", 1)[1] not in BOOKKEEPING_KEYS]
 
 
 def protocol_keys(method: str) -> tuple[str, ...]:

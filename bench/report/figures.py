@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from bench.runs.records import variant_label
+from bench.runs.records import changed_settings, variant_label
 
 SWEEP = (-1.5, 1.5)
 
@@ -99,7 +99,7 @@ def tsne_figure(record: dict, out_dir: Path) -> Path:
 
 
 def _tsne_title(record: dict, n: int) -> str:
-    variant = variant_label(record.get("overrides"))
+    variant = record["variant"] if "variant" in record else variant_label(changed_settings(record))
     name = record["method"] + (f" [{variant}]" if variant else "")
     line = f"t-SNE of embed(x): {name}, {record.get('preset', '?')}, seed {record.get('seed', '?')}"
     test = (record.get("metrics") or {}).get("test") or {}

@@ -12,6 +12,7 @@ import pandas as pd
 
 from bench.report.claims import QLOSS_CLAIMS
 from bench.report.tables import mean_std, not_completed
+from bench.runs.records import settings_of, variant_label
 
 METHOD = "unrolled_infogan"
 COLUMNS = ["K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
@@ -28,8 +29,7 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     rows = []
     if not runs.empty:
         runs["K"] = runs["config.method.k"].astype(int)
-        others = [c for c in runs.columns if c.startswith("overrides.") and c != "overrides.k"]
-        runs["other settings"] = runs[others].apply(_other_settings, axis=1) if others else ""
+        runs["other settings"] = runs["variant"].apply(_other_settings)
         for (k, preset, other), group in runs.groupby(["K", "preset", "other settings"], sort=True):
             rows.append(_row(k, preset, other, group))
     matched = {row["K"] for row in rows if row["other settings"] == ""}
@@ -41,9 +41,9 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     return table.sort_values(["K", "preset"], kind="stable").reset_index(drop=True)
 
 
-def _other_settings(row: pd.Series) -> str:
-    """What --set changed besides K, e.g. 'unroll_rule=sgd'."""
-    return " ".join(f"{c.split('.', 1)[1]}={v}" for c, v in sorted(row.items()) if pd.notna(v))
+def _other_settings(variant: str) -> str:
+    """What the run changed besides K, e.g. 'unroll_rule="sgd"'."""
+    return variant_label({k: v for k, v in settings_of(variant).items() if k != "k"})
 
 
 def _final(losses, name: str) -> float:

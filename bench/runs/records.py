@@ -8,6 +8,7 @@ run ids name checkpoint folders and figure files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import numbers
 import os
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config import BOOKKEEPING_KEYS
+from bench.config import BOOKKEEPING_KEYS, PRESETS, resolve
 from bench.errors import BenchError
 from bench.files import write_atomic
+from bench.registry import METHODS
 
 RECORD_DIR = "runs"  # under the results directory
 STATUSES = ("completed", "diverged", "failed", "interrupted")
@@ -119,17 +121,48 @@ def load_records(results_dir: Path) -> pd.DataFrame:
                 print(f"bench: warning: skipping {path}: not a run record", file=sys.stderr)
                 continue
         rows.append(validate_record(content, path))
-        rows[-1]["variant"] = variant_label(rows[-1].get("overrides"))
+        rows[-1]["variant"] = variant_label(changed_settings(rows[-1]))
     if not rows:
         return pd.DataFrame()
     return pd.json_normalize(rows, max_level=3)
 
 
-def variant_label(overrides: dict | None) -> str:
-    """'' for a run at the preset's settings, else 'key=value ...' (what --set changed,
-    bookkeeping settings such as checkpoint intervals aside)."""
-    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted((overrides or {}).items())
+def changed_settings(record: dict) -> dict:
+    """The settings a run used that differ from what `bench run --preset P` does today for
+    its method (bookkeeping settings such as log intervals aside): its recorded config against
+    the current defaults. So a run made before a default changed is labelled with what it
+    ran, and is never averaged with runs of the new default. For a record without a config,
+    or of a method not registered here: the `--set` overrides it was run with."""
+    config, method, preset = record.get("config"), record.get("method"), record.get("preset")
+    if not isinstance(config, dict) or method not in METHODS.names() or preset not in PRESETS:
+        return {k: v for k, v in (record.get("overrides") or {}).items() if k not in BOOKKEEPING_KEYS}
+    train_now, method_now = resolve(METHODS.get(method), preset, {})
+    now = {**dataclasses.asdict(train_now), **dataclasses.asdict(method_now)}
+    used = {**(config.get("train") or {}), **(config.get("method") or {})}
+    return {k: v for k, v in sorted(used.items())
+            if k in now and k not in BOOKKEEPING_KEYS and not _same(v, now[k])}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return a == b
+
+
+def variant_label(settings: dict | None) -> str:
+    """'' for a run at the preset's settings, else 'key=value ...' (bookkeeping aside)."""
+    return " ".join(f"{k}={json.dumps(v)}" for k, v in sorted((settings or {}).items())
                     if k not in BOOKKEEPING_KEYS)
+
+
+def settings_of(variant: str) -> dict:
+    """`variant_label` read back: 'k=0 prior="fixed"' -> {'k': 0, 'prior': 'fixed'}."""
+    decoder, out, i = json.JSONDecoder(), {}, 0
+    while i < len(variant or ""):
+        eq = variant.index("=", i)
+        out[variant[i:eq]], end = decoder.raw_decode(variant, eq + 1)
+        i = end + 1
+    return out
 
 
 def git_commit() -> str:

@@ -10,7 +10,7 @@ def record(seed, k, q_cont, q_disc, status="completed", overrides=None, method="
     return {
         "run_id": run_id(method, seed, k, sorted(overrides.items()), status), "method": method,
         "dataset": "mnist", "seed": seed, "preset": "paper", "overrides": overrides, "status": status,
-        "config": {"method": {"k": k}},
+        "config": {"method": overrides},  # a real record's config holds every setting; these, at least
         "losses": [{"step": 50, "q_cont": 9.0, "q_disc": 9.0}, {"step": 100, "q_cont": q_cont, "q_disc": q_disc}],
         **({"metrics": {"test": {"accuracy": 0.5, "accuracy_many_to_one": 0.5, "nmi": 0.3, "ari": 0.2}}}
            if status == "completed" else {}),
@@ -39,7 +39,7 @@ def test_final_window_mean_and_std_per_k_with_the_claim_beside(tmp_path):
 
 def test_runs_that_change_more_than_k_get_their_own_row_without_a_claim(tmp_path):
     table = table_from(tmp_path, [record(0, 5, 0.1, 0.01), record(0, 5, 0.4, 0.04, overrides={"unroll_rule": "sgd"})])
-    ablation = table[table["other settings"] == "unroll_rule=sgd"].iloc[0]
+    ablation = table[table["other settings"] == "unroll_rule=\"sgd\""].iloc[0]
     assert ablation["Q loss continuous"] == "0.4000" and ablation["claimed continuous"] == "—"
 
 

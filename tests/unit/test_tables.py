@@ -8,12 +8,15 @@ from bench.runs.records import load_records, write_record
 from tests.helpers import run_id
 
 
-def record(method, seed, acc, status="completed", k=10, many=None, overrides=None, dataset="mnist"):
+def record(method, seed, acc, status="completed", k=10, many=None, overrides=None, dataset="mnist", used=None,
+           config=None):
     rec = {"run_id": run_id(method, seed, status, k, overrides), "method": method, "dataset": dataset,
            "seed": seed, "preset": "paper", "overrides": overrides or {}, "status": status, "n_clusters": k, "n_classes": 10}
+    if config is not None:
+        rec["config"] = config
     if status == "completed":
         rec["metrics"] = {"test": {"accuracy": acc, "accuracy_many_to_one": many if many is not None else acc,
-                                   "nmi": 0.5, "ari": 0.4}}
+                                   "nmi": 0.5, "ari": 0.4, "clusters_used": used if used is not None else k}}
     return rec
 
 
@@ -31,9 +34,10 @@ def test_mean_std_over_completed_seeds_with_the_claim_beside(tmp_path):
     row = table.loc["infogan"]
     assert row["test error %"] == "8.00 ± 2.83"  # errors 10 and 6: mean 8, sample std 2.83
     assert row["seeds"] == 2 and row["not completed"] == "1 diverged"
-    assert row["claimed error %"] == "5 ± 0.01" and row["mapping"] == "hungarian"
+    assert row["claimed error %"] == "5" and row["mapping"] == "hungarian"  # InfoGAN's 5 % has no spread
+    assert row["claim source"].startswith("Chen, Duan, Houthooft") and "arXiv:1606.03657" in row["claim source"]
     assert table.loc["kmeans_pixels", "test error %"] == "45.00"  # one seed: no std
-    assert table.loc["kmeans_pixels", "claimed error %"] == "—"
+    assert table.loc["kmeans_pixels", "claimed error %"] == "none: a baseline"
     assert table.loc["latentgan_ae", "test error %"] == "not run"  # claims with no runs stay visible
 
 
@@ -70,3 +74,28 @@ def test_markdown_csv_and_latex_are_written(tmp_path):
     assert "| method" in paths[0].read_text()
     assert pd.read_csv(paths[1])["method"].tolist() == table["method"].tolist()
     assert "\\begin{tabular}" in paths[2].read_text()
+
+
+def test_best_median_and_collapsed_seeds_tell_a_dead_seed_from_noise(tmp_path):
+    table = table_from(tmp_path, [
+        record("infogan", 0, 0.95), record("infogan", 1, 0.90), record("infogan", 2, 0.85),
+        record("infogan", 3, 0.19, used=8),  # below twice chance (0.2): collapsed
+        record("infogan", 4, 0.60, used=4),  # fewer than K/2 clusters used: collapsed
+    ])
+    row = table.loc["infogan"]
+    assert (row["best"], row["median"], row["collapsed"]) == ("5.00", "15.00", "2 of 5")
+
+
+def test_a_run_made_before_a_default_changed_is_labelled_with_what_it_ran(tmp_path):
+    import dataclasses
+
+    from bench.config import resolve
+    from bench.registry import METHODS
+
+    train, method = resolve(METHODS.get("infogan"), "paper", {})
+    today = {"train": dataclasses.asdict(train), "method": dataclasses.asdict(method)}
+    older = {"train": today["train"], "method": {**today["method"], "lambda_cont": 0.5}}
+    table = table_from(tmp_path, [record("infogan", 0, 0.9, config=today), record("infogan", 1, 0.7, config=older)])
+    assert table.loc["infogan", "test error %"] == "10.00"  # not averaged with the older default
+    assert table.loc["infogan [lambda_cont=0.5]", "test error %"] == "30.00"
+    assert table.loc["infogan [lambda_cont=0.5]", "claimed error %"] == "—"
