@@ -255,7 +255,7 @@ def cmd_plot(args) -> int:
     else:
         if not method.reconstructs:
             raise BenchError(f"{record['method']} has no decoder to reconstruct with")
-        data = load_dataset(record["dataset"], default_data_root(args.data_root))
+        data = load_dataset(record["dataset"], default_data_root(args.data_root)).cropped(method.image_shape)
         paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"])]
     print("written: " + ", ".join(str(p) for p in paths))
     return 0

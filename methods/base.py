@@ -10,7 +10,8 @@ What a method can do is declared, not detected: `trains_by_gradient` (phases) or
 (`fit`), `generates` (`sample_codes`, `generate`, `code_spec`), `reconstructs`
 (`reconstruct`), `reads_optimizer_state` (`bind_optimizers`; such a method cannot train
 its seeds as one batched step). The contract tests check each declaration against what
-the method does.
+the method does. `soft_clusters` (`cluster_probabilities`) lets the evaluator also label
+each cluster by its most confident image (the AAE paper's protocol).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class Phase:
     loss: Callable[[torch.Tensor], dict[str, torch.Tensor]]  # real batch -> {"loss": total, ...terms}
     lr: float
     betas: tuple[float, float] | None = None  # Adam's; None: the method's (config.beta1, config.beta2)
+    optimizer: str = "adam"  # "adam", or "sgd" with `momentum`
+    momentum: float = 0.0
+    decay_at: int = 0  # from this step on, the learning rate is lr / 10 (0: never)
 
     @property
     def parameters(self) -> list[torch.Tensor]:
@@ -70,6 +74,7 @@ class Method(nn.Module):
     generates: ClassVar[bool] = False
     reconstructs: ClassVar[bool] = False
     reads_optimizer_state: ClassVar[bool] = False
+    soft_clusters: ClassVar[bool] = False  # cluster_probabilities()
     # on CUDA the trainer captures a step as a graph and replays it: a step's losses must
     # then be pure tensor work (no host syncs, no Python state that changes per step);
     # an adapter that cannot promise that sets this False and trains eagerly
@@ -103,6 +108,12 @@ class Method(nn.Module):
         """`phases()` with every phase's Adam betas filled in."""
         return [p if p.betas is not None else replace(p, betas=self.betas) for p in self.phases()]
 
+    @classmethod
+    def input_shape(cls, config, data) -> tuple[int, int, int]:
+        """The image shape this method trains on, given its config and the dataset (which
+        the runner crops to it): by default the data's."""
+        return data.image_shape
+
     # -- training ---------------------------------------------------------------------
     def phases(self) -> list[Phase]:
         """The optimisation phases of one training step, in order. Called once."""
@@ -111,6 +122,11 @@ class Method(nn.Module):
     def bind_optimizers(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         """With `reads_optimizer_state`: called by the trainer with its optimizer per phase
         name, once they exist (an unrolled GAN continues D's Adam). Default: nothing."""
+
+    def bind_training_data(self, train_x: torch.Tensor) -> None:
+        """Called by the trainer with all training images (uint8, on the device) before the
+        first step, for losses that draw batches of their own (a look-ahead discriminator
+        steps on fresh real batches). Default: nothing."""
 
     def fit(self, train_x: torch.Tensor) -> None:
         """Closed-form training on all training images (float, [-1, 1]) for non-gradient methods."""
@@ -128,6 +144,10 @@ class Method(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """The representation used for t-SNE and disentanglement metrics, (N, D)."""
         raise NotImplementedError
+
+    def cluster_probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """With `soft_clusters`: (N, n_clusters) probabilities, whose argmax is `cluster(x)`."""
+        raise NotImplementedError(f"{self.name} gives no cluster probabilities")
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Dec(Enc(x)), with `reconstructs`."""

@@ -40,10 +40,11 @@ class InfoHead(nn.Sequential):
     codes a generator was given; `losses` is the negative variational MI bound."""
 
     def __init__(self, spec: list[str], features: int, n_categories: int, n_continuous: int,
-                 learn_std: bool = False):
+                 learn_std: bool = False, sum_continuous: bool = False):
         outputs = n_categories + n_continuous * (2 if learn_std else 1)
         super().__init__(*build([*spec, f"fc {outputs}"], (features,)))
         self.n_categories, self.n_continuous, self.learn_std = n_categories, n_continuous, learn_std
+        self.sum_continuous = sum_continuous
 
     def codes(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(categorical logits, continuous means, continuous variances)."""
@@ -57,11 +58,13 @@ class InfoHead(nn.Sequential):
 
     def losses(self, features: torch.Tensor, codes: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """CE on the categorical code, Gaussian NLL on the continuous ones (constant
-        dropped), in at least fp32."""
+        dropped; averaged over the batch and over the codes, or summed over the codes with
+        `sum_continuous`), in at least fp32."""
         logits, mean, var = self.codes(features)
         out = {"q_disc": F.cross_entropy(fp32(logits), codes["categorical"])}
         if mean.shape[1]:  # with no continuous codes the NLL would be a mean over nothing (NaN)
-            out["q_cont"] = gaussian_nll(fp32(mean), codes["continuous"], fp32(var))
+            nll = gaussian_nll(fp32(mean), codes["continuous"], fp32(var))
+            out["q_cont"] = nll * mean.shape[1] if self.sum_continuous else nll
         return out
 
     @staticmethod

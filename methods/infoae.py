@@ -58,11 +58,22 @@ Updates, one step = three phases, all Adam lr 2e-4; the paper gives no betas, so
   "AE": E, De, G and C minimise L (equation 1); D and S are fixed here.
 
 Networks (section 3): CNNs with strided convs (no pooling) for E and D, transposed
-convs for De, two-layer MLPs for G and C; S is not described and is a two-layer MLP on
-latents like C. BatchNorm on every layer except each network's first and last (so none
+convs for De, two-layer MLPs for G and C (section 3 names G and C as the two-layer
+networks). Section 3 also says three networks are CNNs, their names lost; by elimination
+they are E, D and S, so the paper's self critic is probably a CNN, i.e. it sees images (or
+image-code pairs), while section 2.3's text describes S judging latents. We keep S a
+two-layer MLP on latents like C, the reading the losses above need; a departure we cannot
+resolve from the extracted text. BatchNorm on every layer except each network's first and last (so none
 in the two-layer MLPs, and none in De's first, fully connected, layer). Widths,
 the latent size and the MLP hidden size are not given: 64-128-256 channels (32 -> 4),
 64-d latent, 512 hidden units; lrelu(0.2) in E, D, S; relu in De, G, C.
+
+Making the autoencoder reconstruct (`recon_weight`): with the paper's weights read as
+above, the adversarial terms (about 3 each) swamp the per-pixel L_R and the decoder never
+reconstructs (test MSE no better than a blank image, `bench run` records it under
+`reconstruction`); `recon_weight` multiplies L_R on top of `weighting`, and `d_on_recon`,
+`class_e_through_decoder` are the ablations of the two other readings that pull the
+decoder away from x (see the README's ledger for the measured effect).
 
 Clustering of a real image: argmax C(E(x)); embedding: E(x); reconstruction De(E(x));
 generation De(G(n, c)).
@@ -106,6 +117,7 @@ class InfoAE(Method):
         gamma: NonNegativeFloat = 0.4
         weighting: Literal["gamma_class", "gamma_recon", "gamma_latent"] = "gamma_class"  # see the docstring
         recon_loss: Literal["mse", "l1"] = "mse"
+        recon_weight: NonNegativeFloat = 1.0  # a further factor on L_R, on top of `weighting`
         d_on_recon: bool = True  # D also sees x_hat = De(E(x)) as fake
         generator_vs_critic: bool = False  # G also plays against S (min-max reading of eq. 2)
         class_e_through_decoder: bool = True  # L_CE's gradient also reaches De and G
@@ -223,7 +235,7 @@ class InfoAE(Method):
             "gamma_latent": (1.0, cfg.alpha, cfg.gamma, cfg.beta),
         }[cfg.weighting]
         loss = (
-            w_recon * terms["recon"] + w_image * image_adv + w_latent * latent_adv + w_class * classes
+            cfg.recon_weight * w_recon * terms["recon"] + w_image * image_adv + w_latent * latent_adv + w_class * classes
         )
         return {"loss": loss, **terms}
 

@@ -18,6 +18,11 @@ Our reading where the text is silent:
 - The MI term is minimised by both D's phase (D trunk + heads, on detached fakes) and G's
   phase, as in InfoGAN; the paper does not say whether Q's loss reaches D's trunk.
 - The paper gives no training length: `paper` runs 50 epochs at batch 128.
+- The printed MNIST weights (lambda_cont = 1, lambda_disc = 0.1) are the default. The
+  paper justifies its lambda with InfoGAN's argument for a *smaller* weight on continuous
+  codes and uses lambda_disc 10 (chairs) and 1 (CelebA) elsewhere, so the two may be
+  swapped: `--set lambda_disc=1 --set lambda_cont=0.1` is that reading (the README says
+  what the CPU runs show).
 
 Clustering of a real image: argmax of Q's categorical head on D's trunk features of Enc(x).
 """

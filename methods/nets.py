@@ -14,6 +14,7 @@ table is one spec, not new code.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from torch import nn
@@ -93,3 +94,24 @@ def build(spec: list[str], in_shape: tuple[int, ...]) -> nn.Sequential:
     net = nn.Sequential(*layers)
     net.out_shape = shape
     return net
+
+
+@contextlib.contextmanager
+def batch_statistics(module: nn.Module):
+    """Inside this block every BatchNorm of `module` normalises with the statistics of the
+    batch it sees, as in training, but leaves its running statistics as they were (for
+    models evaluated the way their authors' code ran them: BatchNorm always in train mode)."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.training, m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
+             for m in norms]
+    for m in norms:
+        m.train(True)
+        m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
+    try:
+        yield
+    finally:
+        for m, (training, momentum, count) in zip(norms, saved):
+            m.train(training)
+            m.momentum = momentum
+            if count is not None:
+                m.num_batches_tracked.copy_(count)

@@ -1,38 +1,55 @@
 """Unrolled InfoGAN (Khandait, "Unsupervised Disentangled Representation Learning", IIT
-Bombay project report; code: akhandait/disentangled-representation-learning), on the
-suite's InfoGAN.
+Bombay project report), on the suite's InfoGAN, with two procedures (`unroll_rule`).
 
-The generator minimises g_K = f(theta_G, theta_D^K(theta_G, theta_D)) - lambda L_I(G, Q)
-(eq. 13): its GAN term is judged by the discriminator after K optimizer steps on f, with
-gradients flowing back through those K steps (eq. 11: the second term is how D would
-respond to G), while the mutual-information term uses the current, non-unrolled D trunk
-and Q head, as the paper says. K = 0 is exactly InfoGAN (tested step for step).
+**"lookahead" (default): the report's own code** (akhandait/disentangled-representation-
+learning, `unrolled_infogan/train_unrolled.py` with `models_mnist.py`). Each step:
+  "D": D's trunk and head on its GAN loss only (no MI term), real and fake batches apart;
+  "G": a copy of D's weights is kept; D takes K real optimizer steps (the trainer's D
+       Adam, whose moments are not restored), each on a fresh real batch against the same
+       fakes G(z, c) drawn without gradient; G then steps on its non-saturating GAN loss
+       against that look-ahead D, first order (no gradient through D's K steps);
+  "Q": D's weights are restored (not its BatchNorm statistics or Adam moments, as the
+       code); a second Adam (lr `lr_q`) trains Q's head and G on the categorical CE plus
+       `lambda_cont` x the Gaussian NLL of the continuous codes with a learned std
+       (softplus + 1e-5, constant kept, summed over the codes), on the same z, c as G's step.
+  The logged `q_disc` and `q_cont` are those two quantities, as the code logs them, so the
+  Q-loss table compares like with like. K = 0 is the code's procedure without look-ahead.
+  Its defaults are the code's: z ~ N(0, 1), leaky slope 0.01, Xavier-normal conv and
+  deconv weights (linear layers PyTorch's, BatchNorm scale N(1, 0.02)), BatchNorm on batch
+  statistics everywhere, 28x28 MNIST, batch 64, lr D 2e-4, G 1e-3, Q 1e-3, betas (0.5,
+  0.999), `paper` = 20 epochs of the 60,000 training images (18,750 steps).
+  Departures: a fresh real batch is drawn with replacement (the code iterates a second
+  shuffled loader); the report's K = 0 baseline came from the code's `train.py`, which folds
+  the Q loss into G's own step instead of a second Adam (not offered here).
 
-Our readings where the paper is silent:
-- The unrolled steps descend D's GAN loss only (f = V(D, G) in eqs. 8-10), not the MI
-  term that D's real update also carries; they update D's trunk and logit head (Q's head
-  does not enter f).
-- Every unrolled step uses the same real batch and the same fakes G(z, c) as the
-  generator loss (as Metz et al.'s reference notebook does), so K = 0 draws no extra
-  random numbers.
-- Update rule `unroll_rule`: "adam" [default] continues the trainer's D optimizer from
-  its current Adam moments (lr, betas, eps read from it), as Metz et al. unroll Adam;
-  "sgd" is eq. 8 literally, theta - eta * grad with eta = `unroll_lr`.
-- BatchNorm running statistics are not advanced by the unrolled (look-ahead) passes.
-- Network, codes, learning rates and the `paper` length are InfoGAN's (`bench.methods.infogan`);
-  the paper reports none of its own.
+**"adam" / "sgd": the differentiable unroll of the report's equations** (Metz et al.'s
+unrolled GAN). The generator minimises g_K = f(theta_G, theta_D^K(theta_G, theta_D)) -
+lambda L_I(G, Q) (eq. 13): its GAN term is judged by D after K optimizer steps on f, with
+gradients flowing back through those K steps (eq. 11), while the MI term uses the current
+D trunk and Q head; D's loss carries the MI term as InfoGAN's does. Our readings: the
+unrolled steps descend D's GAN loss only and update D's trunk and logit head; every
+unrolled step uses the step's real batch and the same fakes (as Metz et al.'s notebook);
+"adam" continues the D optimizer's Adam moments, "sgd" is eq. 8 (step `unroll_lr`); BN
+running statistics are not advanced by the look-ahead passes. With K = 0 this is InfoGAN
+step for step (tested).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 from torch.func import functional_call
 
-from bench.config import NonNegativeInt, PositiveFloat
+from bench import rng
+from bench.config import NonNegativeFloat, NonNegativeInt, PositiveFloat
+from bench.datasets.base import to_float
 from bench.methods import unroll
+from bench.methods.base import Phase
 from bench.methods.gan import fp32, gan_bce
 from bench.methods.infogan import InfoGAN
 from bench.registry import register_method
@@ -40,30 +57,107 @@ from bench.registry import register_method
 
 @register_method("unrolled_infogan")
 class UnrolledInfoGAN(InfoGAN):
-    """InfoGAN whose generator sees D after K differentiable unrolled steps; Q uses the current D."""
+    """InfoGAN whose generator sees D after K look-ahead steps; Q uses the current D."""
 
-    reads_optimizer_state = True  # the unroll continues D's Adam
+    reads_optimizer_state = True  # the look-ahead steps D's own optimizer
 
     @dataclass
     class Config(InfoGAN.Config):
-        k: NonNegativeInt = 10  # unrolled D steps (the paper compares 0, 5, 7, 10; 10 is its best)
-        unroll_rule: Literal["adam", "sgd"] = "adam"
+        k: NonNegativeInt = 10  # look-ahead D steps (the report compares 0, 5, 7, 10; 10 is its best)
+        unroll_rule: Literal["lookahead", "adam", "sgd"] = "lookahead"
         unroll_lr: PositiveFloat = 2e-4  # eta of eq. 8, for unroll_rule=sgd
+        lr_q: PositiveFloat = 1e-3  # Q's own Adam (lookahead)
+        # the report's code, where it differs from InfoGAN's authors
+        noise: Literal["uniform", "normal"] = "normal"
+        init: Literal["authors", "pytorch", "xavier"] = "xavier"
+        q_learn_std: bool = True
+        lambda_cont: NonNegativeFloat = 0.1
 
     protocol_keys = ("k",)
-    # the smoke run is a CPU regression check: each unrolled step is a double backward
-    # through D (2-core CPU, batch 64: 0.5 s/step at k=0, 2.1 at k=1, 12 at k=10), so it
-    # trains 50 steps with a one-step unroll
-    presets = {**InfoGAN.presets, "smoke": {"steps": 50, "k": 1}}
+    # the report's code: 20 epochs at batch 64. The smoke run is a CPU regression check: 50
+    # steps with a one-step look-ahead
+    presets = {"paper": {"steps": 20 * 60000 // 64, "batch_size": 64}, "smoke": {"steps": 50, "k": 1}}
 
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)
+        if config.init == "xavier":
+            self.apply(report_init)
+        # the look-ahead takes optimizer steps and fresh batches inside a loss: eager only
+        self.cuda_graphs = config.unroll_rule != "lookahead"
         self._d_optimizer: torch.optim.Optimizer | None = None
+        self._train_x: torch.Tensor | None = None
+        self._codes: dict[str, torch.Tensor] | None = None  # z, c of the step's G phase, for its Q phase
+        self._d_weights: list[torch.Tensor] | None = None  # D before the look-ahead
 
     def bind_optimizers(self, optimizers):
         self._d_optimizer = optimizers["D"]
 
-    # -- the discriminator as a function of its parameters -----------------------------------
+    def bind_training_data(self, train_x):
+        self._train_x = train_x
+
+    def phases(self):
+        cfg = self.config
+        if cfg.unroll_rule != "lookahead":
+            return super().phases()
+        return [
+            Phase("D", [self.trunk, self.d_head], self.lookahead_d_loss, cfg.lr_d),
+            Phase("G", [self.generator], self.lookahead_g_loss, cfg.lr_g),
+            Phase("Q", [self.q_head, self.generator], self.lookahead_q_loss, cfg.lr_q),
+        ]
+
+    # -- the report's code: look-ahead D, then G, then Q -----------------------------------------
+    def _d_gan(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return gan_bce(self.d_head(self.trunk(real)), True) + gan_bce(self.d_head(self.trunk(fake)), False)
+
+    def lookahead_d_loss(self, x):
+        with torch.no_grad():
+            fake = self.generate(self.sample_codes(len(x)))
+        gan = self._d_gan(x, fake)
+        return {"loss": gan, "d_gan": gan}
+
+    def _fresh_real_batch(self, n: int) -> torch.Tensor:
+        if self._train_x is None:
+            raise RuntimeError("unroll_rule=lookahead needs the training images (bind_training_data)")
+        return to_float(self._train_x[rng.randint(len(self._train_x), (n,), device=self._train_x.device)])
+
+    def lookahead_g_loss(self, x):
+        codes = self._codes = self.sample_codes(len(x))
+        if self.config.k:
+            if self._d_optimizer is None:
+                raise RuntimeError("unroll_rule=lookahead needs the trainer's D optimizer (bind_optimizers)")
+            self._d_weights = [p.detach().clone() for p in self._d_parameters()]
+            with torch.no_grad():
+                fake = self.generate(codes)
+            for _ in range(self.config.k):
+                loss = self._d_gan(self._fresh_real_batch(len(x)), fake)
+                self._d_optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self._d_optimizer.step()
+        gan = gan_bce(self.d_head(self.trunk(self.generate(codes))), True)
+        return {"loss": gan, "g_gan": gan}
+
+    def lookahead_q_loss(self, x):
+        if self._d_weights is not None:  # G has stepped against the look-ahead D: restore D
+            with torch.no_grad():
+                for p, saved in zip(self._d_parameters(), self._d_weights):
+                    p.copy_(saved)
+            self._d_weights = None
+        codes, cfg = self._codes, self.config
+        out = fp32(self.q_head(self.trunk(self.generate(codes))))
+        k, c = cfg.n_categories, cfg.n_continuous
+        q_disc = F.cross_entropy(out[:, :k], codes["categorical"])
+        terms = {"q_disc": q_disc}
+        loss = cfg.lambda_disc * q_disc
+        if c:
+            std = F.softplus(out[:, k + c:]) + 1e-5
+            terms["q_cont"] = cfg.lambda_cont * report_nll(out[:, k:k + c], std, codes["continuous"])
+            loss = loss + terms["q_cont"]
+        return {"loss": loss, **terms}
+
+    def _d_parameters(self) -> list[nn.Parameter]:
+        return [*self.trunk.parameters(), *self.d_head.parameters()]
+
+    # -- the differentiable unroll of the report's equations ---------------------------------------
     def _d_named(self) -> dict[str, torch.nn.Parameter]:
         return {**{f"trunk.{k}": p for k, p in self.trunk.named_parameters()},
                 **{f"d_head.{k}": p for k, p in self.d_head.named_parameters()}}
@@ -105,3 +199,22 @@ class UnrolledInfoGAN(InfoGAN):
         gan = gan_bce(logit, True)
         info_total, info = self.info_total(features, codes)
         return {"loss": gan + info_total, "g_gan": gan, **info}
+
+
+def report_nll(mean: torch.Tensor, std: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The report's code's Gaussian NLL: 0.5 log(2 pi std^2 + 1e-6) + (c - mean)^2 /
+    (2 std^2 + 1e-6), summed over the codes, averaged over the batch."""
+    var = std.square()
+    nll = 0.5 * torch.log(2 * math.pi * var + 1e-6) + (target - mean).square() / (2 * var + 1e-6)
+    return nll.sum(dim=1).mean()
+
+
+@torch.no_grad()
+def report_init(module: nn.Module) -> None:
+    """The report's code's initialisation: Xavier-normal weights for convs and deconvs (their
+    biases and linear layers as PyTorch makes them), BatchNorm scale N(1, 0.02) and shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.xavier_normal_(module.weight)
+    elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)

@@ -27,10 +27,27 @@ class ImageDataset:
     test_x: torch.Tensor
     test_y: torch.Tensor
     n_classes: int
+    # the images' own size when they are stored padded (MNIST: 28x28 digits padded to 32x32),
+    # for methods that train on the native size (`Method.input_shape`)
+    native_shape: tuple[int, int, int] | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.train_x.shape[1:])
+
+    def cropped(self, shape: tuple[int, int, int]) -> "ImageDataset":
+        """The same images center-cropped to `shape` (a padded dataset's native size)."""
+        c, h, w = self.image_shape
+        if tuple(shape) == (c, h, w):
+            return self
+        if shape[0] != c or shape[1] > h or shape[2] > w:
+            raise BenchError(f"cannot crop {self.name}'s {c}x{h}x{w} images to {shape[0]}x{shape[1]}x{shape[2]}")
+        top, left = (h - shape[1]) // 2, (w - shape[2]) // 2
+
+        def crop(x):
+            return x[:, :, top:top + shape[1], left:left + shape[2]].contiguous()
+
+        return replace(self, train_x=crop(self.train_x), test_x=crop(self.test_x))
 
     def to(self, device: torch.device | str) -> "ImageDataset":
         return replace(

@@ -55,4 +55,4 @@ def load_mnist(root: Path) -> ImageDataset:
 
     train_x, train_y = prepare(train)
     test_x, test_y = prepare(test)
-    return ImageDataset("mnist", train_x, train_y, test_x, test_y, n_classes=10)
+    return ImageDataset("mnist", train_x, train_y, test_x, test_y, n_classes=10, native_shape=(1, 28, 28))

@@ -1,10 +1,13 @@
-"""Unsupervised clustering scores: accuracy under the best cluster->class mapping, NMI, ARI.
+"""Unsupervised clustering scores: accuracy under a cluster->class mapping, NMI, ARI.
 
-Two mappings, because the papers use both:
+Three mappings, because the papers use them:
 - "hungarian": one-to-one (scipy's linear_sum_assignment on the contingency table);
   with more clusters than classes, the unmatched clusters count as errors.
-- "many_to_one": each cluster takes its majority class (Makhzani et al.'s AAE protocol
-  for K = 16 or 30 clusters); with K = classes it can only be >= the Hungarian score.
+- "many_to_one": each cluster takes its majority class; with K = classes it can only be
+  >= the Hungarian score.
+- "most confident" (`most_confident_labels`): each cluster takes the class of the one
+  labelled image its model is most confident belongs to it, the AAE paper's protocol for
+  K = 16 or 30; it needs the model's cluster probabilities on labelled images.
 """
 
 from __future__ import annotations
@@ -45,3 +48,13 @@ def clustering_scores(y_true, y_pred) -> dict[str, float]:
         "ari": float(adjusted_rand_score(y_true, y_pred)),
         "clusters_used": int(len(np.unique(y_pred))),
     }
+
+
+def most_confident_labels(probabilities, labels) -> np.ndarray:
+    """Per cluster k: the label of the image with the highest probability of cluster k."""
+    return np.asarray(labels)[np.asarray(probabilities).argmax(axis=0)]
+
+
+def accuracy_with_labels(cluster_labels, y_true, y_pred) -> float:
+    """Accuracy when cluster k means class cluster_labels[k]."""
+    return float(np.mean(np.asarray(cluster_labels)[np.asarray(y_pred)] == np.asarray(y_true)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from bench.datasets.base import ImageDataset, to_float
-from bench.evaluation.clustering import clustering_scores
+from bench.evaluation.clustering import accuracy_with_labels, clustering_scores, most_confident_labels
 
 
 @torch.inference_mode()
@@ -25,9 +25,22 @@ def predict_clusters(method, x_uint8: torch.Tensor, batch_size: int) -> torch.Te
 
 
 def evaluate_clustering(method, data: ImageDataset, batch_size: int = 1000) -> dict[str, dict]:
-    """Clustering scores on the training images (no labels were used to train) and the test split."""
+    """Clustering scores on the training images (no labels were used to train) and the test
+    split. A method with cluster probabilities also gets `accuracy_most_confident`: each
+    cluster labelled by its most confident training image (labels are read for that one
+    image per cluster, as the AAE paper labels with held-out images)."""
+    splits = {"train": (data.train_x, data.train_y), "test": (data.test_x, data.test_y)}
+    if method.soft_clusters:
+        probabilities = {split: apply_in_batches(method, method.cluster_probabilities, x, batch_size)
+                         for split, (x, _) in splits.items()}
+        predictions = {split: p.argmax(dim=1) for split, p in probabilities.items()}
+        labels = most_confident_labels(probabilities["train"].numpy(), data.train_y.cpu().numpy())
+    else:
+        predictions = {split: predict_clusters(method, x, batch_size) for split, (x, _) in splits.items()}
     out = {}
-    for split, x, y in (("train", data.train_x, data.train_y), ("test", data.test_x, data.test_y)):
-        pred = predict_clusters(method, x, batch_size)
-        out[split] = {**clustering_scores(y.cpu().numpy(), pred.numpy()), "n": int(len(y))}
+    for split, (_, y) in splits.items():
+        truth, pred = y.cpu().numpy(), predictions[split].numpy()
+        out[split] = {**clustering_scores(truth, pred), "n": int(len(y))}
+        if method.soft_clusters:
+            out[split]["accuracy_most_confident"] = accuracy_with_labels(labels, truth, pred)
     return out

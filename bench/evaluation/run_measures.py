@@ -97,6 +97,20 @@ def morphometrics(method, dataset: str) -> dict | None:
     return {"scores": result.scores.to_dict(orient="records"), "gaps": result.gaps.to_dict(orient="records")}
 
 
+def reconstruction(method, data: ImageDataset, batch_size: int = 1000) -> dict | None:
+    """For autoencoders: the test images' reconstruction MSE (pixels in [-1, 1]) beside two
+    baselines that reconstruct nothing, the training images' mean image and a blank image,
+    so a decoder that learned nothing reads as such."""
+    if not method.reconstructs:
+        return None
+    test = apply_in_batches(method, lambda x: x, data.test_x, batch_size)
+    recon = apply_in_batches(method, method.reconstruct, data.test_x, batch_size).float()
+    mean_image = apply_in_batches(method, lambda x: x, data.train_x, batch_size).mean(dim=0, keepdim=True)
+    return {"mse": float((recon - test).square().mean()),
+            "mean_image_mse": float((mean_image - test).square().mean()),
+            "blank_mse": float((-1 - test).square().mean())}
+
+
 def tsne_layout(method, data: ImageDataset, points: int, seed: int, batch_size: int = 1000) -> dict | None:
     """2-D t-SNE of embed(x) for the first `points` test images (sklearn, PCA init)."""
     if points <= 0:

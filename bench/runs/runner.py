@@ -21,6 +21,7 @@ from bench.evaluation import run_measures
 from bench.evaluation.harness import evaluate_clustering
 from bench.factory import create_method
 from bench.files import RunLocked, run_lock
+from bench.registry import METHODS
 from bench.rng import SeedRNG, seed_everything
 from bench.runs.plan import Job, already_done, seed_groups
 from bench.runs.records import git_commit, write_record
@@ -95,6 +96,7 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, results_
     start = time.perf_counter()
     try:
         run_data = data.subset(first.train.train_size, first.train.test_size).to(device)
+        run_data = run_data.cropped(METHODS.get(first.method).input_shape(first.method_config, run_data))
         runs = []
         for job in group:  # each seed built exactly as its lone run builds it
             seed_everything(job.seed)
@@ -139,6 +141,7 @@ def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torc
                                                                cfg.metric_samples, cfg.metrics_backend),
         "morphometrics": lambda: run_measures.morphometrics(method, job.dataset) if cfg.morphometrics else None,
         "tsne": lambda: run_measures.tsne_layout(method, data, cfg.tsne_points, job.seed),
+        "reconstruction": lambda: run_measures.reconstruction(method, data, cfg.eval_batch_size),
     }
     for name, measure in measures.items():
         try:

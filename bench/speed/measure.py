@@ -80,13 +80,15 @@ def measure(name: str, loop: str, data: ImageDataset, device: torch.device, pres
     `seeds` > 1, ours trains seeds 0..seeds-1 as one batched step (`--batch-seeds`)."""
     cls = METHODS.get(name)
     (own,) = config_lib.applicable([cls], overrides)
-    train_cfg, _ = config_lib.resolve(cls, preset, own)
+    train_cfg, method_cfg = config_lib.resolve(cls, preset, own)
+    data = data.cropped(cls.input_shape(method_cfg, data))
     batch = train_cfg.batch_size
     _reset_peak(device)
     methods, rngs = [], []
     for seed in range(seeds):  # each seed built as its run builds it
         seed_everything(seed)
         methods.append(create_method(name, preset, data.image_shape, **own).to(device).train())
+        methods[-1].bind_training_data(data.train_x.to(device))
         rngs.append(SeedRNG(device) if seeds > 1 else None)
     if loop == "ours":
         step = make_step(methods, rngs, device, amp=train_cfg.amp, cuda_graphs=train_cfg.cuda_graphs)

@@ -1,6 +1,6 @@
 """The faithful eager training loop `bench speed` compares against: how the public
 reference repositories train these models. A torch DataLoader over float images on the
-host, each batch copied to the device, plain `torch.optim.Adam` with its default
+host, each batch copied to the device, each phase's optimizer with its default
 implementation, fp32, PyTorch's default cuDNN settings, no compilation or graphs, and every loss read with `.item()` each
 step for logging. Same phases, same losses, same batch size as our trainer: only the
 loop differs.
@@ -13,6 +13,8 @@ from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
+
+from bench.training.step import make_optimizer
 
 
 def batches(images: torch.Tensor, batch_size: int, seed: int = 0) -> Iterator[torch.Tensor]:
@@ -31,7 +33,7 @@ class ReferenceStep:
         self.method, self.device = method, device
         torch.backends.cudnn.benchmark = False  # PyTorch's default
         self.phases = method.training_phases()
-        self.optimizers = [torch.optim.Adam(p.parameters, lr=p.lr, betas=p.betas) for p in self.phases]
+        self.optimizers = [make_optimizer(p, device, fast=False) for p in self.phases]
         method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})
         self.log: dict[str, float] = {}
 

@@ -27,14 +27,24 @@ import torch
 GRAPH_WARMUP_STEPS = 3  # eager steps before capture: Adam's state and cuDNN's choices must exist
 
 
-def make_optimizer(phase, device: torch.device, capturable: bool = False) -> torch.optim.Optimizer:
-    """Adam with the fused CUDA kernel on a GPU (capturable when the step is graphed),
-    the multi-tensor (foreach) path elsewhere."""
-    if device.type == "cuda":
+def make_optimizer(phase, device: torch.device, capturable: bool = False, fast: bool = True) -> torch.optim.Optimizer:
+    """The phase's optimizer: Adam (with `fast`, the fused CUDA kernel on a GPU, capturable
+    when the step is graphed, else the multi-tensor path), or SGD with momentum."""
+    if phase.optimizer == "sgd":
+        return torch.optim.SGD(phase.parameters, lr=phase.lr, momentum=phase.momentum, **({"foreach": True} if fast else {}))
+    if not fast:
+        speed = {}
+    elif device.type == "cuda":
         speed = {"fused": True, "capturable": capturable}
     else:
         speed = {"foreach": True}
     return torch.optim.Adam(phase.parameters, lr=phase.lr, betas=phase.betas, **speed)
+
+
+def scheduled_lr(phase, step: int) -> float:
+    """The phase's learning rate at `step` (0-based), a pure function of the step, so a
+    resumed run follows the schedule of an uninterrupted one."""
+    return phase.lr / 10 if phase.decay_at and step >= phase.decay_at else phase.lr
 
 
 class Step:
@@ -81,6 +91,13 @@ class Step:
     def load_optimizer_states(self, per_seed: list[list[dict]]) -> None:
         """Continue from each seed's checkpointed optimizer states (all at the same step)."""
         raise NotImplementedError
+
+    def at_step(self, step: int) -> None:
+        """Set each phase's learning rate for `step` (only phases with a schedule change)."""
+        for phase, opt in zip(self.phases, self.optimizers):
+            if phase.decay_at:
+                for group in opt.param_groups:
+                    group["lr"] = scheduled_lr(phase, step)
 
     # -- the step ----------------------------------------------------------------------
     def _autocast(self):

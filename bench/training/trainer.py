@@ -76,6 +76,7 @@ class Trainer:
         cfg = self.config
         for run in runs:
             run.method.to(self.device).train()
+            run.method.bind_training_data(data.train_x)
         started = time.perf_counter()
         step, opt_states = self._resume(runs) if resume else (0, None)
         train_step = make_step([r.method for r in runs], [r.rng for r in runs], self.device,
@@ -97,6 +98,7 @@ class Trainer:
                    leave=False, dynamic_ncols=True)
         with StopRequested() as stop, bar:
             while step < cfg.steps and any(r.active for r in runs):
+                train_step.at_step(step)
                 train_step([to_float(data.train_x[sampler.indices(step)]) for sampler in samplers])
                 step += 1
                 bar.update(1)

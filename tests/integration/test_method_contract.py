@@ -101,5 +101,12 @@ def test_declared_capabilities_are_what_the_method_does(name):
         assert [p.name for p in method.training_phases()] and all(p.betas for p in method.training_phases())
     else:
         pytest.raises(NotImplementedError, method.phases)
+    if cls.soft_clusters:
+        with torch.no_grad():
+            probabilities = method.cluster_probabilities(x)
+        assert probabilities.shape == (len(x), method.n_clusters)
+        assert torch.equal(probabilities.argmax(dim=1), method.cluster(x))
+    else:
+        pytest.raises(NotImplementedError, method.cluster_probabilities, x)
     assert cls.reads_optimizer_state == (cls.bind_optimizers is not Method.bind_optimizers)
     assert cls.name == name  # named by its registration

@@ -105,3 +105,17 @@ def test_one_phase_step_changes_only_its_networks(phase_name, changed):
     assert moved == changed
     if phase_name == "D":  # the encoder's codes are detached: no gradient reaches it
         assert all(p.grad is None for net in (method.encoder, method.cat_head, method.style_head) for p in net.parameters())
+
+
+def test_the_papers_optimizer_is_sgd_with_momentum_and_a_tenfold_drop():
+    from bench.training.step import TrainStep
+
+    method = create_method("aae", optimizer="sgd", momentum=0.9, lr_ae=0.01, lr_d=0.1, lr_g=0.1, lr_decay_step=5,
+                           **SMALL)
+    step = TrainStep(method, torch.device("cpu"))
+    assert all(isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9 for opt in step.optimizers)
+    step.at_step(4)
+    assert [opt.param_groups[0]["lr"] for opt in step.optimizers] == [0.01, 0.1, 0.1]
+    step.at_step(5)  # a pure function of the step, so a resumed run follows the same schedule
+    assert [opt.param_groups[0]["lr"] for opt in step.optimizers] == pytest.approx([0.001, 0.01, 0.01])
+    assert not method.cuda_graphs  # SGD and a changing rate step eagerly on a GPU

@@ -89,3 +89,12 @@ def test_random_clustering_scores_near_chance():
 def test_bad_input_is_rejected(y_true, y_pred, mapping):
     with pytest.raises(ValueError):
         cluster_accuracy(np.array(y_true), np.array(y_pred), mapping)
+
+
+def test_most_confident_labelling_takes_each_clusters_surest_image():
+    from bench.evaluation.clustering import accuracy_with_labels, most_confident_labels
+
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.6, 0.4, 0.0], [0.1, 0.2, 0.7], [0.2, 0.8, 0.0]])
+    labels = most_confident_labels(probabilities, [3, 5, 7, 5])
+    assert labels.tolist() == [3, 5, 7]  # cluster 0's surest image is the first (label 3), ...
+    assert accuracy_with_labels(labels, [3, 3, 7, 5], [0, 1, 2, 1]) == 0.75

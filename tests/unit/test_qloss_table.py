@@ -5,11 +5,11 @@ from bench.runs.records import load_records, write_record
 from tests.helpers import run_id
 
 
-def record(seed, k, q_cont, q_disc, status="completed", overrides=None, method="unrolled_infogan"):
+def record(seed, k, q_cont, q_disc, status="completed", overrides=None, method="unrolled_infogan", preset="paper"):
     overrides = {"k": k, **(overrides or {})}
     return {
         "run_id": run_id(method, seed, k, sorted(overrides.items()), status), "method": method,
-        "dataset": "mnist", "seed": seed, "preset": "paper", "overrides": overrides, "status": status,
+        "dataset": "mnist", "seed": seed, "preset": preset, "overrides": overrides, "status": status,
         "config": {"method": overrides},  # a real record's config holds every setting; these, at least
         "losses": [{"step": 50, "q_cont": 9.0, "q_disc": 9.0}, {"step": 100, "q_cont": q_cont, "q_disc": q_disc}],
         **({"metrics": {"test": {"accuracy": 0.5, "accuracy_many_to_one": 0.5, "nmi": 0.3, "ari": 0.2}}}
@@ -46,3 +46,10 @@ def test_runs_that_change_more_than_k_get_their_own_row_without_a_claim(tmp_path
 def test_no_records_gives_the_claims_as_not_run(tmp_path):
     table = table_from(tmp_path, [])
     assert table["K"].tolist() == [0, 5, 7, 10] and set(table["Q loss continuous"]) == {"not run"}
+
+
+def test_a_short_run_gets_no_claim_beside_it_and_the_claim_stays_not_run(tmp_path):
+    table = table_from(tmp_path, [record(0, 0, 0.3, 0.05, preset="smoke")])
+    smoke = table[(table["K"] == 0) & (table["preset"] == "smoke")].iloc[0]
+    assert smoke["claimed continuous"] == "—"
+    assert table[(table["K"] == 0) & (table["preset"] == "—")].iloc[0]["claimed continuous"] == "0.14"

@@ -1,5 +1,8 @@
-"""Unrolled InfoGAN: K = 0 is InfoGAN step for step, and the generator's gradient flows
-through the K unrolled discriminator steps (checked against finite differences)."""
+"""Unrolled InfoGAN, both procedures. The differentiable unroll: K = 0 is InfoGAN step for
+step, and the generator's gradient flows through the K unrolled discriminator steps
+(checked against finite differences). The report's own look-ahead: each step is the code's
+D, G, Q sequence (checked against a replay written out here), D's weights are restored after
+G's step, and G's gradient is first order."""
 
 import pytest
 import torch
@@ -22,9 +25,13 @@ def train(name, steps=3, **overrides):
     return method, outcome
 
 
+# InfoGAN's settings where the report's code differs from InfoGAN's authors
+AS_INFOGAN = {"noise": "uniform", "init": "authors", "q_learn_std": False, "lambda_cont": 1.0}
+
+
 def test_k0_equals_infogan_step_for_step():
     plain, plain_run = train("infogan")
-    unrolled, unrolled_run = train("unrolled_infogan", k=0)
+    unrolled, unrolled_run = train("unrolled_infogan", k=0, unroll_rule="adam", **AS_INFOGAN)
     assert unrolled_run.losses == plain_run.losses  # every step's every loss, exactly
     state = unrolled.state_dict()
     for key, value in plain.state_dict().items():
@@ -33,7 +40,7 @@ def test_k0_equals_infogan_step_for_step():
 
 def test_k1_trains_differently_from_infogan():
     plain, _ = train("infogan", steps=1)
-    unrolled, _ = train("unrolled_infogan", steps=1, k=1)
+    unrolled, _ = train("unrolled_infogan", steps=1, k=1, unroll_rule="adam", **AS_INFOGAN)
     g_plain, g_unrolled = plain.generator[0].weight, unrolled.generator[0].weight
     assert not torch.allclose(g_plain, g_unrolled)
 
@@ -190,3 +197,98 @@ def test_unrolled_passes_leave_batchnorm_statistics_as_a_plain_step_does(float64
     seeded_g_loss(method, x)
     for key, value in method.trunk.named_buffers():
         assert torch.equal(value, after_k0[key]), key
+
+
+# -- the report's own procedure: look-ahead D, G, then Q with its own Adam --------------------
+
+def lookahead(k, seed=0):
+    seed_everything(seed)
+    data = load_toy(None)
+    method = create_method("unrolled_infogan", image_shape=(1, 32, 32), k=k).double().train()
+    method.bind_training_data(data.train_x)
+    phases = method.training_phases()
+    optimizers = {p.name: torch.optim.Adam(p.parameters, lr=p.lr, betas=p.betas) for p in phases}
+    method.bind_optimizers(optimizers)
+    x = data.train_x[:16].double() / 127.5 - 1
+    return method, phases, optimizers, x
+
+
+def run_phase(phase, optimizer, x):
+    out = phase.loss(x)
+    optimizer.zero_grad(set_to_none=True)
+    out["loss"].backward()
+    optimizer.step()
+    return out
+
+
+def test_lookahead_phases_are_the_reports_d_g_q_sequence(float64):
+    method, phases, optimizers, _ = lookahead(k=0)
+    assert [(p.name, p.lr) for p in phases] == [("D", 2e-4), ("G", 1e-3), ("Q", 1e-3)]
+    trains = {p.name: {id(q) for q in p.parameters} for p in phases}
+    ids = lambda *nets: {id(q) for net in nets for q in net.parameters()}  # noqa: E731
+    assert trains == {"D": ids(method.trunk, method.d_head), "G": ids(method.generator),
+                      "Q": ids(method.q_head, method.generator)}  # D's loss has no MI term; Q has its own Adam
+
+
+def test_lookahead_at_k0_is_the_reports_step_written_out(float64):
+    ours, phases, optimizers, x = lookahead(k=0)
+    torch.manual_seed(7)
+    for phase in phases:
+        run_phase(phase, optimizers[phase.name], x)
+
+    ref, _, _, _ = lookahead(k=0)  # the code's iteration, by hand
+    opt_d = torch.optim.Adam([*ref.trunk.parameters(), *ref.d_head.parameters()], lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(ref.generator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_q = torch.optim.Adam([*ref.q_head.parameters(), *ref.generator.parameters()], lr=1e-3, betas=(0.5, 0.999))
+    torch.manual_seed(7)
+    with torch.no_grad():
+        fake = ref.generate(ref.sample_codes(16))
+    d_loss = (F.binary_cross_entropy_with_logits(ref.d_head(ref.trunk(x)), torch.ones(16, 1, dtype=x.dtype))
+              + F.binary_cross_entropy_with_logits(ref.d_head(ref.trunk(fake)), torch.zeros(16, 1, dtype=x.dtype)))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    codes = ref.sample_codes(16)
+    g_loss = F.binary_cross_entropy_with_logits(ref.d_head(ref.trunk(ref.generate(codes))),
+                                                torch.ones(16, 1, dtype=x.dtype))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    out = ref.q_head(ref.trunk(ref.generate(codes)))
+    mean, std = out[:, 10:12], F.softplus(out[:, 12:]) + 1e-5
+    nll = (0.5 * torch.log(2 * torch.pi * std**2 + 1e-6) + (codes["continuous"] - mean) ** 2 / (2 * std**2 + 1e-6))
+    q_loss = F.cross_entropy(out[:, :10], codes["categorical"]) + 0.1 * nll.sum(1).mean()
+    opt_q.zero_grad()
+    q_loss.backward()
+    opt_q.step()
+    # 1e-9: a bias just before BatchNorm has a zero gradient up to rounding, which Adam
+    # scales up (~1e-12 here); a real difference moves weights by ~lr = 1e-3
+    for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
+        assert torch.allclose(a.double(), b.double(), rtol=1e-10, atol=1e-9), (name, (a - b).abs().max().item())
+
+
+def test_lookahead_restores_d_after_gs_step_and_keeps_ds_adam_advanced(float64):
+    method, phases, optimizers, x = lookahead(k=3)
+    d_phase, g_phase, q_phase = phases
+    run_phase(d_phase, optimizers["D"], x)
+    before = [p.detach().clone() for p in d_phase.parameters]
+    steps_before = optimizers["D"].state[d_phase.parameters[0]]["step"].item()
+    run_phase(g_phase, optimizers["G"], x)
+    assert any(not torch.equal(p, b) for p, b in zip(d_phase.parameters, before))  # G saw a look-ahead D
+    assert optimizers["D"].state[d_phase.parameters[0]]["step"].item() == steps_before + 3  # not restored
+    run_phase(q_phase, optimizers["Q"], x)
+    assert all(torch.equal(p, b) for p, b in zip(d_phase.parameters, before))  # D's weights are back
+
+
+def test_lookahead_generator_gradient_is_first_order(float64):
+    method, phases, optimizers, x = lookahead(k=2)
+    run_phase(phases[0], optimizers["D"], x)
+    torch.manual_seed(3)
+    out = phases[1].loss(x)  # D now holds its look-ahead weights
+    grads = torch.autograd.grad(out["loss"], list(method.generator.parameters()))
+    # the same loss against those weights held fixed: no term through D's K steps
+    fixed = F.binary_cross_entropy_with_logits(method.d_head(method.trunk(method.generate(method._codes))),
+                                               torch.ones(16, 1, dtype=x.dtype))
+    fixed_grads = torch.autograd.grad(fixed, list(method.generator.parameters()))
+    for g, f in zip(grads, fixed_grads):
+        assert torch.allclose(g, f, rtol=1e-10, atol=1e-12)
