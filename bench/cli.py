@@ -7,16 +7,17 @@ BENCH_DEBUG=1 to see the traceback of an unexpected error.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
 
 from bench import config as config_lib
+from bench.datasets import resolve_dataset
 from bench.datasets.base import default_data_root, load_dataset, to_float
 from bench.device import choose_device
 from bench.errors import BenchError
-from bench.files import check_writable
+from bench.files import check_not_reference, check_writable, default_results_dir
+from bench.plugins import load_plugins
 from bench.registry import DATASETS, METHODS
 
 EXIT_ERROR, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 130
@@ -70,21 +71,34 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bench", description=__doc__.splitlines()[0])
+    results = default_results_dir()
+    results_help = f"run records and what is built from them (default {results}: $BENCH_RESULTS, else ./bench-results)"
+    reference_help = "allow writing into a reference results folder (one holding a REFERENCE file, as results/)"
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("list", help="methods, datasets, presets and metrics")
 
-    run = sub.add_parser("run", help="train and evaluate methods over seeds; write run records")
+    run = parser.run_parser = sub.add_parser("run", help="train and evaluate methods over seeds; write run records")
+    run.add_argument("--config", type=Path, default=None, metavar="FILE.toml",
+                     help="options and [set] settings from a TOML file (arrays in [set] are grids); "
+                          "options typed on the command line override the file's")
     run.add_argument("--methods", required=True, help="'all', a glob ('info*') or a comma list")
-    run.add_argument("--dataset", default="mnist")
+    run.add_argument("--dataset", default="mnist",
+                     help="mnist, fashion_mnist, dsprites, a plugin's, "
+                          "or npz:PATH (an .npz file: x uint8 N x H x W[x C], y)")
     run.add_argument("--seeds", type=_seed_list, default=[0], help="a count (5 -> seeds 0..4) or a comma list (3,7; '3,' for seed 3 alone)")
     run.add_argument("--preset", default="smoke", choices=sorted(config_lib.PRESETS))
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a trainer or method setting (repeatable)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE[,VALUE...]",
+                     help="override a trainer or method setting (repeatable); a comma list is a grid "
+                          "(k=0,5,7,10), several keys give every combination; a tuple goes in brackets")
     run.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
     run.add_argument("--data-root", default=None, help="default: $BENCH_DATA, else ./data")
-    run.add_argument("--results-dir", type=Path, default=Path("results"))
+    run.add_argument("--results-dir", type=Path, default=results, help=results_help)
+    run.add_argument("--reference", action="store_true", help=reference_help)
     run.add_argument("--workdir", type=Path, default=Path("runs"), help="checkpoints (not committed)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the jobs (method, dataset, seed, variant, steps) and their estimated training "
+                          "time from recorded `bench speed` measurements; train nothing")
     run.add_argument("--resume", action="store_true",
                      help="continue from checkpoints; skip runs already recorded as completed")
     run.add_argument("--no-progress", action="store_true")
@@ -111,16 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats; the median is reported")
     speed.add_argument("--batch-seeds", type=_seed_counts, default=(), metavar="S[,S...]",
                        help="also time S seeds trained as one batched step (bench run --batch-seeds), e.g. 2,5")
-    speed.add_argument("--out", type=Path, default=Path("results/speed"), help="where the JSON goes")
+    speed.add_argument("--out", type=Path, default=results / "speed",
+                       help=f"where the JSON goes (default {results}/speed)")
+    speed.add_argument("--reference", action="store_true", help=reference_help)
 
     table = sub.add_parser("table", help="a paper-shaped table from the run records")
     table.add_argument("--kind", choices=("clustering", "qloss"), default="clustering",
                        help="clustering: test error vs claims; qloss: unrolled InfoGAN's final Q losses per K")
-    table.add_argument("--results-dir", type=Path, default=Path("results"))
+    table.add_argument("--results-dir", type=Path, default=results, help=results_help)
     table.add_argument("--dataset", default="mnist")
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
     report = sub.add_parser("report", help="rebuild every table, t-SNE figure and RESULTS_DIR/README.md from the records")
-    report.add_argument("--results-dir", type=Path, default=Path("results"))
+    report.add_argument("--results-dir", type=Path, default=results,
+                        help=f"{results_help}; the repository's reference: --results-dir results")
     report.add_argument("--readme", type=Path, default=None,
                         help="also refresh the tables this Markdown file shows between `<!-- NAME table: generated "
                              "by `bench report` (results/tables/FILE.md) -->` markers (e.g. README.md)")
@@ -135,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--run-id", default=None, help="default: the latest completed run of --method")
     plot.add_argument("--preset", default=None)
     plot.add_argument("--seed", type=int, default=None)
-    plot.add_argument("--results-dir", type=Path, default=Path("results"))
+    plot.add_argument("--results-dir", type=Path, default=results, help=results_help)
+    plot.add_argument("--reference", action="store_true", help=reference_help)
     plot.add_argument("--workdir", type=Path, default=Path("runs"))
     plot.add_argument("--data-root", default=None, help="for reconstructions: default $BENCH_DATA, else ./data")
     plot.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/figures")
@@ -163,20 +181,27 @@ def cmd_run(args) -> int:
     from bench.runs.records import RECORD_DIR
     from bench.runs.runner import run_jobs
 
-    DATASETS.get(args.dataset)
+    dataset = resolve_dataset(args.dataset)
     methods = METHODS.resolve(args.methods)
-    overrides = config_lib.parse_overrides(args.overrides)
+    variants = config_lib.parse_grid(args.overrides)
     if args.metrics_backend:
-        overrides["metrics_backend"] = args.metrics_backend
+        variants = [{**v, "metrics_backend": args.metrics_backend} for v in variants]
     if args.batch_seeds and args.jobs > 1:
         raise BenchError("--batch-seeds and --jobs N are two ways to run seeds together; pick one")
-    jobs = plan(methods, args.seeds, args.dataset, args.preset, overrides)
     device = choose_device(args.device)
+    jobs = plan(methods, args.seeds, dataset, args.preset, variants, device_kind=device.type)
+    if args.dry_run:
+        from bench.runs.dry_run import print_plan
+
+        return print_plan(jobs, device, args.results_dir)
+    check_not_reference(args.results_dir, args.reference, "new run records")
     check_writable(args.results_dir / RECORD_DIR, "results directory")  # before training, not after
     check_writable(args.workdir, "workdir")
     if args.jobs > 1 and len(jobs) > 1:
         from bench.runs.parallel import run_jobs_parallel
+        from bench.runs.runner import check_jobs
 
+        check_jobs(jobs, default_data_root(args.data_root))  # one line here, not one per worker log
         records = run_jobs_parallel(jobs, args.jobs, args.device, args.data_root, args.results_dir,
                                     args.workdir, resume=args.resume)
     else:
@@ -196,10 +221,11 @@ def cmd_speed(args) -> int:
     from bench.report.tables import to_markdown
     from bench.speed.measure import speed_table, write_speed
 
-    DATASETS.get(args.dataset)
+    args.dataset = resolve_dataset(args.dataset)
     methods = METHODS.resolve(args.methods)
     overrides = config_lib.parse_overrides(args.overrides)
     config_lib.applicable([METHODS.get(m) for m in methods], overrides)  # a typo fails before timing
+    check_not_reference(args.out, args.reference, "new speed measurements")
     device = choose_device(args.device)
     data = load_dataset(args.dataset, default_data_root(args.data_root))
     table, rows = speed_table(methods, data, device, args.preset, overrides, args.warmup, args.steps, args.repeats,
@@ -216,11 +242,14 @@ def cmd_speed(args) -> int:
 
 
 def cmd_table(args) -> int:
+    from bench.datasets.npz import dataset_name, is_npz
     from bench.report.clustering import clustering_table
     from bench.report.qloss import qloss_table
     from bench.report.tables import to_markdown, write_table
     from bench.runs.records import load_records
 
+    if is_npz(args.dataset):  # the name its runs were recorded under
+        args.dataset = dataset_name(Path(args.dataset[len("npz:"):]))
     build = {"clustering": clustering_table, "qloss": qloss_table}[args.kind]
     table = build(load_records(args.results_dir), args.dataset)
     print(to_markdown(table))
@@ -248,6 +277,7 @@ def cmd_plot(args) -> int:
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
     method = load_trained(record, args.workdir)
     out = args.out or args.results_dir / "figures"
+    check_not_reference(out, args.reference, "new figures")
     if args.kind == "traversals":
         if not method.generates:
             raise BenchError(f"{record['method']} has no generator to traverse")
@@ -255,7 +285,9 @@ def cmd_plot(args) -> int:
     else:
         if not method.reconstructs:
             raise BenchError(f"{record['method']} has no decoder to reconstruct with")
-        data = load_dataset(record["dataset"], default_data_root(args.data_root)).cropped(method.image_shape)
+        source = record.get("dataset_source") or {}
+        name = resolve_dataset("npz:" + source["path"]) if source.get("path") else record["dataset"]
+        data = load_dataset(name, default_data_root(args.data_root)).cropped(method.image_shape)
         paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"])]
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
@@ -267,20 +299,19 @@ def cmd_compare_dlib(args) -> int:
     return compare(args.quick, args.seed)
 
 
-def load_plugins() -> None:
-    """Modules named in $BENCH_PLUGINS (comma-separated) are imported so they can
-    register their own methods and datasets."""
-    for name in filter(None, (s.strip() for s in os.environ.get("BENCH_PLUGINS", "").split(","))):
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise BenchError(f"cannot import plugin {name!r} from BENCH_PLUGINS: {exc}") from None
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from bench.runs.config_file import expand_config
+
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        load_plugins()
+        argv = expand_config(argv, parser.run_parser)
+    except BenchError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    args = parser.parse_args(argv)
+    try:
+        load_plugins()  # entry points (group bench.plugins) and $BENCH_PLUGINS
         threads = os.environ.get("BENCH_THREADS")  # set for each worker of `bench run --jobs N`
         if threads:
             import torch

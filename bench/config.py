@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import types
 import typing
 from dataclasses import dataclass
@@ -97,6 +98,19 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def set_argument(key: str, value) -> str:
+    """`key=value` that `bench.config.parse_value` reads back as `value`."""
+    if value is None:
+        text = "none"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value if parse_value(value) == value else repr(value)
+    else:
+        text = repr(value)
+    return f"{key}={text}"
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -105,6 +119,49 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             raise BenchError(f"--set expects key=value, got {pair!r}")
         out[key.strip()] = parse_value(value)
     return out
+
+
+def split_top_level(text: str) -> list[str]:
+    """'0,5,7' -> ['0', '5', '7']; commas inside brackets or quotes stay: '(0.5,0.9)' is one part."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
+
+
+def parse_grid(pairs: list[str]) -> list[dict[str, Any]]:
+    """`--set` values -> the variants they span: `k=0,5,7` is three values of k, several keys
+    give their cartesian product (first key slowest), a later `--set` of a key replaces an
+    earlier one. A tuple value is written in brackets (`betas=(0.5,0.9)`); `none` is None."""
+    grid: dict[str, list[Any]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise BenchError(f"--set expects key=value, got {pair!r}")
+        parts = split_top_level(value)
+        if len(parts) > 1 and any(not p.strip() for p in parts):
+            raise BenchError(f"--set {pair!r}: an empty value in the comma list")
+        values = [parse_value(p.strip() if len(parts) > 1 else p) for p in parts]
+        grid[key.strip()] = list(dict.fromkeys(values)) if all(_hashable(v) for v in values) else values
+    return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _unpack(hint) -> tuple[Any, list[Range], bool]:

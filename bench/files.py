@@ -68,3 +68,31 @@ def run_lock(folder: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# A results folder holding this file is a shipped reference (the repository's results/):
+# new runs, speed measurements and figures go there only when asked with --reference.
+REFERENCE_MARK = "REFERENCE"
+
+
+def default_results_dir() -> Path:
+    """$BENCH_RESULTS, else ./bench-results: a user's own runs, apart from the reference."""
+    return Path(os.environ.get("BENCH_RESULTS") or "bench-results")
+
+
+def reference_folder(folder: Path) -> Path | None:
+    """The reference results folder that `folder` is or lies in, if any."""
+    folder = Path(folder).absolute()
+    for candidate in (folder, *folder.parents):
+        if (candidate / REFERENCE_MARK).is_file():
+            return candidate
+    return None
+
+
+def check_not_reference(folder: Path, allowed: bool, what: str) -> None:
+    """Refuse to write `what` into a reference results folder unless `allowed` (--reference)."""
+    reference = reference_folder(folder)
+    if reference is not None and not allowed:
+        raise BenchError(f"{folder} is in the reference results {reference} (marked by its {REFERENCE_MARK} file): "
+                         f"{what} go there only with --reference; write yours elsewhere (the default results "
+                         f"folder is {default_results_dir()})")

@@ -64,7 +64,10 @@ ArchitectureName = Literal[tuple(ARCHITECTURES)]
 def architecture(name: str, image_shape) -> Architecture:
     arch = ARCHITECTURES[name]
     if tuple(image_shape) != arch.image_shape:
-        raise BenchError(f"architecture {name} takes {arch.image_shape} images, the data has {tuple(image_shape)}")
+        fits = [n for n, a in ARCHITECTURES.items() if a.image_shape == tuple(image_shape)]
+        hint = f"; --set architecture={fits[0]} takes them" if fits else "; no architecture here takes them"
+        shape = "x".join(map(str, arch.image_shape))
+        raise BenchError(f"architecture {name} takes {shape} images, not {'x'.join(map(str, image_shape))}{hint}")
     return arch
 
 

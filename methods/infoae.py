@@ -136,6 +136,8 @@ class InfoAE(Method):
         if not cfg.noise_low < cfg.noise_high:
             raise BenchError(f"noise_low={cfg.noise_low} must be below noise_high={cfg.noise_high}")
         c, h, w = self.image_shape
+        if h % 8 or w % 8:  # three stride-2 convolutions down, three up: 28x28 would come back 24x24
+            raise BenchError(f"{self.name} takes images whose sides are multiples of 8 (e.g. 32x32), not {h}x{w}")
         self.code_spec = CodeSpec(cfg.n_categories, 0, (-1.0, 1.0), cfg.noise_dim)
         conv_trunk = [
             "conv 64 k4 s2 lrelu",
@@ -144,11 +146,10 @@ class InfoAE(Method):
             "flatten",
         ]
         self.encoder = build([*conv_trunk, f"fc {cfg.latent_dim}"], (c, h, w))
-        base = h // 8
         self.decoder = build(
             [
-                f"fc {256 * base * base} relu",
-                f"reshape 256 {base} {base}",
+                f"fc {256 * (h // 8) * (w // 8)} relu",
+                f"reshape 256 {h // 8} {w // 8}",
                 "deconv 128 k4 s2 bn relu",
                 "deconv 64 k4 s2 bn relu",
                 f"deconv {c} k4 s2 tanh",

@@ -1,58 +1,26 @@
-"""MNIST as the papers feed it: 28x28 digits zero-padded to 32x32, verified by md5,
-downloaded by torchvision only when the files are absent."""
+"""MNIST as the papers feed it: 28x28 digits zero-padded to 32x32, verified by the content
+of the files (see `idx`), downloaded by torchvision only when the files are absent."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 from pathlib import Path
 
-import torch.nn.functional as F
-
 from bench.datasets.base import ImageDataset
-from bench.errors import BenchError
+from bench.datasets.idx import load_idx
 from bench.registry import register_dataset
 
-
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# SHA-256 of each decompressed file (the originals, whose .gz files match torchvision's md5)
+SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
 
 
 @register_dataset("mnist")
 def load_mnist(root: Path) -> ImageDataset:
-    """MNIST via torchvision, verified by md5; downloads only when the files are absent."""
+    """MNIST via torchvision, files in <root>/MNIST/raw (gzipped or not)."""
     from torchvision.datasets import MNIST
 
-    raw = Path(root) / "MNIST" / "raw"
-    names = [name for name, _ in MNIST.resources]
-    for name, md5 in MNIST.resources:
-        path = raw / name
-        if path.exists() and _md5(path) != md5:
-            raise BenchError(
-                f"{path} is corrupt (md5 {_md5(path)}, expected {md5}); "
-                "delete it and copy the original file again"
-            )
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            train = MNIST(str(root), train=True, download=True)
-            test = MNIST(str(root), train=False, download=True)
-    except Exception as exc:  # no network, unwritable root, ...
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        reason = lines[-1] if lines else type(exc).__name__
-        raise BenchError(
-            f"MNIST is not in {raw} and could not be downloaded ({reason}); "
-            f"put {', '.join(names)} in {raw} (or pass --data-root / set BENCH_DATA)"
-        ) from None
-
-    def prepare(split):
-        x = F.pad(split.data, (2, 2, 2, 2)).unsqueeze(1).contiguous()  # (N, 1, 32, 32) uint8
-        return x, split.targets.long()
-
-    train_x, train_y = prepare(train)
-    test_x, test_y = prepare(test)
-    return ImageDataset("mnist", train_x, train_y, test_x, test_y, n_classes=10, native_shape=(1, 28, 28))
+    return load_idx(MNIST, "mnist", root, SHA256)

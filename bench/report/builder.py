@@ -19,15 +19,16 @@ from urllib.parse import quote
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
 from bench.report.clustering import clustering_table
 from bench.report.disentanglement import PREFIX as DISENTANGLEMENT
 from bench.report.disentanglement import disentanglement_table
 from bench.report.figures import tsne_figure
 from bench.report.morphometrics import morphometric_table
 from bench.report.qloss import qloss_table
-from bench.report.speed import load_speed, set_argument, speed_command, speed_markdown
+from bench.report.speed import load_speed, speed_command, speed_markdown
 from bench.report.tables import write_table
-from bench.runs.records import RECORD_DIR, load_records, settings_of
+from bench.runs.records import RECORD_DIR, load_records, run_command, settings_of
 
 TABLES, FIGURES, SPEED = "tables", "figures", "speed"
 REPORT = "bench report"
@@ -87,19 +88,15 @@ def _tables(records: pd.DataFrame):
     """(title, file stem, table, the `bench table` line that writes it too, if any) for every
     table the records support."""
     datasets = sorted(records["dataset"].dropna().unique()) if not records.empty else []
+    for dataset in datasets:  # each dataset's table carries its own claims, if any paper made some
+        claims = " beside the papers' claims" if dataset in claimed_datasets() else ""
+        yield (f"Clustering, {dataset}: test error %, NMI, ARI{claims}", f"clustering_{dataset}",
+               clustering_table(records, dataset), _table_command("clustering", dataset))
     for dataset in datasets:
-        table = clustering_table(records, dataset)
-        if dataset == "mnist":
-            yield ("Clustering, mnist: test error %, NMI, ARI beside the papers' claims",
-                   "clustering_mnist", table, "bench table")
-            continue
-        # the papers' claims are MNIST test errors: elsewhere they and their "not run" rows mislead
-        table = table[table["test error %"] != "not run"].drop(columns=["claimed error %", "claim source"])
-        yield (f"Clustering, {dataset}: test error %, NMI, ARI", f"clustering_{dataset}",
-               table.reset_index(drop=True), "")
-    if "mnist" in datasets:
-        yield ("Unrolled InfoGAN, mnist: final Q losses per unroll steps K", "qloss_mnist",
-               qloss_table(records, "mnist"), "bench table --kind qloss")
+        if (records.loc[records["dataset"] == dataset, "method"] == "unrolled_infogan").any() or (
+                QLOSS_CLAIMS["dataset"] == dataset).any():
+            yield (f"Unrolled InfoGAN, {dataset}: final Q losses per unroll steps K", f"qloss_{dataset}",
+                   qloss_table(records, dataset), _table_command("qloss", dataset))
     for dataset in datasets:
         runs = records[records["dataset"] == dataset]
         if runs[[c for c in runs.columns if c.startswith(DISENTANGLEMENT)]].notna().any().any():
@@ -110,6 +107,11 @@ def _tables(records: pd.DataFrame):
         if not table.empty:
             yield (f"Morphometrics, {dataset}: which continuous code drives which morphometric",
                    f"morphometrics_{dataset}", table, "")
+
+
+def _table_command(kind: str, dataset: str) -> str:
+    return "bench table" + (f" --kind {kind}" if kind != "clustering" else "") + (
+        f" --dataset {dataset}" if dataset != "mnist" else "")
 
 
 def _tsne_records(records: pd.DataFrame) -> list[dict]:
@@ -136,21 +138,6 @@ def _nested(row: pd.Series) -> dict:
     out["overrides"] = settings_of(row.get("variant", ""))  # flattening turned ints into floats
     out["variant"] = row.get("variant", "")
     return out
-
-
-def run_command(method: str, dataset: str, seeds: list[int], preset: str, overrides: dict) -> str:
-    """The `bench run` line that makes these records."""
-    parts = ["bench", "run", "--methods", method, "--dataset", dataset, "--seeds", _seeds(seeds), "--preset", preset]
-    for key, value in sorted(overrides.items()):
-        parts += ["--set", set_argument(key, value)]
-    return shlex.join(parts)
-
-
-def _seeds(seeds: list[int]) -> str:
-    seeds = sorted(set(seeds))
-    if seeds == list(range(len(seeds))):
-        return str(len(seeds))
-    return ",".join(map(str, seeds)) + ("," if len(seeds) == 1 else "")
 
 
 def _plot_command(stem: str, runs: dict[str, str]) -> tuple[str, str]:
@@ -260,11 +247,12 @@ def _records_section(records: pd.DataFrame) -> list[str]:
     lines += ["The `bench run` commands behind the records in `runs/`, one line per (dataset, preset, "
               "`--set` variant, method). Add `--resume` to continue interrupted runs from their checkpoints.", ""]
     rows = []
-    groups = records.groupby(["dataset", "preset", "variant", "method"], sort=True)
-    for (dataset, preset, variant, method), group in sorted(groups, key=lambda g: (g[0][0], g[0][1], g[0][3], g[0][2])):
+    groups = records.groupby(["dataset", "preset", "variant", "method", "device_kind"], sort=True)
+    for (dataset, preset, variant, method, device), group in sorted(
+            groups, key=lambda g: (g[0][0], g[0][1], g[0][3], g[0][2], g[0][4])):
         counts = group["status"].value_counts()
         order = [s for s in STATUS_ORDER if s in counts] + sorted(set(counts.index) - set(STATUS_ORDER))
-        command = run_command(method, dataset, [int(s) for s in group["seed"]], preset, settings_of(variant))
+        command = run_command(method, dataset, [int(s) for s in group["seed"]], preset, settings_of(variant), device)
         rows.append([_cell(dataset), _cell(preset), _cell(method + (f" [{variant}]" if variant else "")),
                      ", ".join(f"{counts[s]} {s}" for s in order), _code(command)])
     return lines + _table(["dataset", "preset", "method", "runs", "command"], rows)

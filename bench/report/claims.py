@@ -1,10 +1,10 @@
 """What the papers claim, with the papers cited by title, authors and year.
 
-CLAIMS: MNIST test error (%) of unsupervised clustering with K clusters. `method` is this
-suite's adapter name where one exists; a claim whose method the suite does not implement
-(yet) still appears in the table, marked "not run". NO_CLAIM: the suite's methods whose
-paper claims no MNIST error, and why. The AAE's 16-cluster figure (9.55 ± 2.05) could not
-be checked against the paper's text here; its 30-cluster figure is quoted alike by the
+CLAIMS: test error (%) of unsupervised clustering with K clusters on a dataset (every claim
+so far is MNIST's). `method` is this suite's adapter name where one exists; a claim whose
+method the suite does not implement (yet) still appears in its dataset's table, marked "not
+run". NO_CLAIM: per dataset, the suite's methods whose paper claims no error there, and
+why. The AAE's 16-cluster figure (9.55 ± 2.05) could not be checked against the paper's text here; its 30-cluster figure is quoted alike by the
 LatentGAN-AE and InfoAE papers (the latter prints ± 1.12).
 """
 
@@ -26,29 +26,36 @@ UNROLLED = "Khandait, \"Unsupervised Disentangled Representation Learning\", IIT
 
 CLAIMS = pd.DataFrame(
     [
-        ("infogan", 10, 5.0, None, INFOGAN),  # "5% error rate", no spread given
-        ("aae", 16, 9.55, 2.05, AAE),
-        ("aae", 30, 4.10, 1.13, AAE),
-        ("catgan", 20, 4.27, None, CATGAN),
-        ("pixelgan_ae", 30, 5.27, 1.81, PIXELGAN),
-        ("latentgan_ae", 10, 2.38, 0.38, LATENTGAN),
-        ("infoae", 10, 1.1, 0.1, INFOAE),
+        ("mnist", "infogan", 10, 5.0, None, INFOGAN),  # "5% error rate", no spread given
+        ("mnist", "aae", 16, 9.55, 2.05, AAE),
+        ("mnist", "aae", 30, 4.10, 1.13, AAE),
+        ("mnist", "catgan", 20, 4.27, None, CATGAN),
+        ("mnist", "pixelgan_ae", 30, 5.27, 1.81, PIXELGAN),
+        ("mnist", "latentgan_ae", 10, 2.38, 0.38, LATENTGAN),
+        ("mnist", "infoae", 10, 1.1, 0.1, INFOAE),
     ],
-    columns=["method", "K", "claimed_mean", "claimed_std", "source"],
+    columns=["dataset", "method", "K", "claimed_mean", "claimed_std", "source"],
 )
 
 NO_CLAIM = {
-    "learned_prior_aae": ("none: the paper reports no MNIST error (its ResNet autoencoder replaced and the "
-                          "Q read-out for clustering are this suite's choices)"),
-    "unrolled_infogan": "none: the report gives Q losses only",
-    "ae_kmeans": "none: a baseline",
-    "kmeans_pixels": "none: a baseline",
+    "mnist": {
+        "learned_prior_aae": ("none: the paper reports no MNIST error (its ResNet autoencoder replaced and the "
+                              "Q read-out for clustering are this suite's choices)"),
+        "unrolled_infogan": "none: the report gives Q losses only",
+        "ae_kmeans": "none: a baseline",
+        "kmeans_pixels": "none: a baseline",
+    },
 }
 
 # Unrolled InfoGAN's final Q losses per unroll steps K (the table under the report's
 # Fig. 12). Its code logs them as the last minibatch's CE and 0.1 x the Gaussian NLL with a
 # learned std (see bench.methods.unrolled_infogan).
 QLOSS_CLAIMS = pd.DataFrame(
-    [(0, 0.14, 0.02), (5, 0.076, 0.006), (7, 0.072, 0.0015), (10, 0.012, 0.0006)],
-    columns=["K", "continuous", "discrete"],
+    [("mnist", 0, 0.14, 0.02), ("mnist", 5, 0.076, 0.006), ("mnist", 7, 0.072, 0.0015), ("mnist", 10, 0.012, 0.0006)],
+    columns=["dataset", "K", "continuous", "discrete"],
 )
+
+
+def claimed_datasets() -> set[str]:
+    """The datasets some paper claims a clustering error on: their tables carry claim columns."""
+    return set(CLAIMS["dataset"])

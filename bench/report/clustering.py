@@ -19,30 +19,34 @@ from bench.report.claims import CLAIMS, NO_CLAIM
 from bench.report.tables import mean_std, not_completed
 from bench.runs.records import settings_of
 
-COLUMNS = ["method", "preset", "K", "mapping", "test error %", "best", "median", "collapsed",
+COLUMNS = ["method", "preset", "device", "K", "mapping", "test error %", "best", "median", "collapsed",
            "error % (most confident)", "NMI", "ARI", "seeds", "not completed", "claimed error %", "claim source"]
 
 
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     """One row per (method, preset, variant): test error % over completed seeds (Hungarian
     one-to-one when K <= classes, majority many-to-one when K > classes), its best and median
-    seed, collapsed seeds, NMI, ARI, seed counts, and the claimed error beside it. Claims with
-    no runs stay as "not run" rows, so the table shows what the suite has not reproduced yet."""
+    seed, collapsed seeds, NMI, ARI, seed counts, and the claimed error beside it. Runs on
+    different device kinds (cpu, cuda) are separate rows. Claims of `dataset` with no runs
+    stay as "not run" rows, so the table shows what the suite has not reproduced yet; a
+    dataset no paper claims anything on gets no claim columns."""
     runs = records[records["dataset"] == dataset] if not records.empty else records
-    rows = [_measured_row(key, group) for key, group in
-            (runs.groupby(["method", "preset", "variant"], sort=True) if not runs.empty else [])]
+    claims = CLAIMS[CLAIMS["dataset"] == dataset]
+    rows = [_measured_row(key, group, claims, NO_CLAIM.get(dataset, {})) for key, group in
+            (runs.groupby(["method", "preset", "variant", "device_kind"], sort=True) if not runs.empty else [])]
     matched = {(row["method"].split(" [")[0], row["K"]) for row in rows if row["claim source"]}
-    for _, claim in CLAIMS.iterrows():
+    for _, claim in claims.iterrows():
         if (claim["method"], claim["K"]) in matched:
             continue
         rows.append({
-            "method": claim["method"], "preset": "—", "K": claim["K"], "mapping": "—",
+            "method": claim["method"], "preset": "—", "device": "—", "K": claim["K"], "mapping": "—",
             "test error %": "not run", "best": "—", "median": "—", "collapsed": "", "error % (most confident)": "—",
             "NMI": "—", "ARI": "—",
             "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
             "claim source": claim["source"],
         })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return table if len(claims) else table.drop(columns=["claimed error %", "claim source"])
 
 
 def collapsed(accuracy: pd.Series, clusters_used: pd.Series, k: int, n_classes: int) -> pd.Series:
@@ -50,8 +54,8 @@ def collapsed(accuracy: pd.Series, clusters_used: pd.Series, k: int, n_classes: 
     return (clusters_used < k / 2) | (accuracy < 2 / n_classes)
 
 
-def _measured_row(key, group: pd.DataFrame) -> dict:
-    method, preset, variant = key
+def _measured_row(key, group: pd.DataFrame, claims: pd.DataFrame, no_claim: dict[str, str]) -> dict:
+    method, preset, variant, device = key
     done = group[group["status"] == "completed"]
     ks = done["n_clusters"].dropna() if "n_clusters" in done else pd.Series(dtype=float)
     k = int(ks.max()) if not ks.empty else None
@@ -65,13 +69,14 @@ def _measured_row(key, group: pd.DataFrame) -> dict:
     # an ablation is not what the paper ran, so it gets no claim beside it; a run that
     # changes only what the paper itself varies (e.g. AAE's K) does
     paper_protocol = set(settings_of(variant)) <= set(protocol_keys(method))
-    claim = CLAIMS[(CLAIMS["method"] == method) & (CLAIMS["K"] == k)] if paper_protocol else CLAIMS.iloc[0:0]
+    claim = claims[(claims["method"] == method) & (claims["K"] == k)] if paper_protocol else claims.iloc[0:0]
     claimed = _claimed(claim)
-    if claim.empty and paper_protocol and method in NO_CLAIM:
-        claimed = NO_CLAIM[method]
+    if claim.empty and paper_protocol and method in no_claim:
+        claimed = no_claim[method]
     return {
         "method": method + (f" [{variant}]" if variant else ""),
         "preset": preset,
+        "device": device,
         "K": k if k is not None else "—",
         "mapping": "—" if k is None else ("many-to-one" if many else "hungarian"),
         "test error %": mean_std(errors),

@@ -29,12 +29,13 @@ def disentanglement_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
     completed without scores). Groups whose completed runs have no scores at all (a
     method the metrics do not apply to) are left out; no runs give a table with no rows."""
     keys = metric_keys(records)
-    columns = ["method", "preset", "seeds", "backend", *keys, "not completed"]
+    columns = ["method", "preset", "device", "seeds", "backend", *keys, "not completed"]
     if records.empty or "dataset" not in records:
         return pd.DataFrame(columns=columns)
     runs = records[records["dataset"] == dataset]
     rows = []
-    for (method, preset, variant), group in runs.groupby(["method", "preset", "variant"], sort=True):
+    for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
+                                                                  sort=True):
         done = group[group["status"] == "completed"]
         scored = done[_has_scores(done)]
         if scored.empty and not done.empty:
@@ -44,6 +45,7 @@ def disentanglement_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
         rows.append({
             "method": method + (f" [{variant}]" if variant else ""),
             "preset": preset,
+            "device": device,
             "seeds": len(scored),
             "backend": ", ".join(sorted(backends)) or "—",
             **{k: mean_std(scored.get(PREFIX + k, pd.Series(dtype=float)).astype(float), 3) for k in keys},

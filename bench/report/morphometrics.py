@@ -19,7 +19,7 @@ import pandas as pd
 from bench.evaluation.morphometrics import MORPHOMETRICS
 from bench.report.tables import mean_std, not_completed
 
-COLUMNS = ["method", "preset", "morphometric", "best code", "abs Spearman ρ", "gap", "seeds", "not completed"]
+COLUMNS = ["method", "preset", "device", "morphometric", "best code", "abs Spearman ρ", "gap", "seeds", "not completed"]
 
 
 def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
@@ -30,7 +30,8 @@ def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.Data
         return pd.DataFrame(columns=COLUMNS)
     runs = records[records["dataset"] == dataset]
     rows = []
-    for (method, preset, variant), group in runs.groupby(["method", "preset", "variant"], sort=True):
+    for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
+                                                                  sort=True):
         done = group[(group["status"] == "completed") & group["morphometrics.gaps"].apply(_is_list)]
         if done.empty:
             continue
@@ -40,7 +41,7 @@ def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.Data
                           for i, r in done.iterrows()], ignore_index=True)
         label = method + (f" [{variant}]" if variant else "")
         for m in _ordered(gaps["morphometric"].unique()):
-            rows.append({"method": label, "preset": preset, "morphometric": m,
+            rows.append({"method": label, "preset": preset, "device": device, "morphometric": m,
                          **_cells(scores, gaps[gaps["morphometric"] == m], m, len(done)),
                          "seeds": len(done), "not completed": not_completed(group)})
     return pd.DataFrame(rows, columns=COLUMNS)

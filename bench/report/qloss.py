@@ -18,7 +18,7 @@ from bench.report.tables import mean_std, not_completed
 from bench.runs.records import settings_of, variant_label
 
 METHOD = "unrolled_infogan"
-COLUMNS = ["K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
+COLUMNS = ["K", "preset", "device", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
            "not completed", "claimed continuous", "claimed discrete"]
 
 
@@ -26,22 +26,25 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     """One row per (K, preset, other --set changes) of unrolled_infogan runs, mean ± std
     over completed seeds; the paper's value beside `paper` rows that changed nothing but K,
     and "not run" rows for the paper's K values with no such run."""
-    runs = records
+    runs, claims = records, QLOSS_CLAIMS[QLOSS_CLAIMS["dataset"] == dataset]
     if not runs.empty:
         runs = runs[(runs["method"] == METHOD) & (runs["dataset"] == dataset)].copy()
     rows = []
     if not runs.empty:
         runs["K"] = runs["config.method.k"].astype(int)
         runs["other settings"] = runs["variant"].apply(_other_settings)
-        for (k, preset, other), group in runs.groupby(["K", "preset", "other settings"], sort=True):
-            rows.append(_row(k, preset, other, group))
+        for (k, preset, other, device), group in runs.groupby(["K", "preset", "other settings", "device_kind"],
+                                                              sort=True):
+            rows.append(_row(k, preset, other, group, claims) | {"device": device})
     matched = {row["K"] for row in rows if row["other settings"] == "" and row["preset"] == "paper"}
-    for _, claim in QLOSS_CLAIMS[~QLOSS_CLAIMS["K"].isin(matched)].iterrows():
-        rows.append({"K": int(claim["K"]), "preset": "—", "other settings": "", "Q loss continuous": "not run",
+    for _, claim in claims[~claims["K"].isin(matched)].iterrows():
+        rows.append({"K": int(claim["K"]), "preset": "—", "device": "—", "other settings": "",
+                     "Q loss continuous": "not run",
                      "Q loss discrete": "not run", "seeds": 0, "not completed": "",
                      "claimed continuous": f"{claim['continuous']:g}", "claimed discrete": f"{claim['discrete']:g}"})
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return table.sort_values(["K", "preset"], kind="stable").reset_index(drop=True)
+    table = table.sort_values(["K", "preset"], kind="stable").reset_index(drop=True)
+    return table if len(claims) else table.drop(columns=["claimed continuous", "claimed discrete"])
 
 
 def _other_settings(variant: str) -> str:
@@ -54,10 +57,10 @@ def _final(losses, name: str) -> float:
     return windows[-1][name] if windows else float("nan")
 
 
-def _row(k: int, preset: str, other: str, group: pd.DataFrame) -> dict:
+def _row(k: int, preset: str, other: str, group: pd.DataFrame, claims: pd.DataFrame) -> dict:
     done = group[group["status"] == "completed"]
     # the report's values belong beside its own procedure at its own length only
-    claim = QLOSS_CLAIMS[QLOSS_CLAIMS["K"] == k] if not other and preset == "paper" else QLOSS_CLAIMS.iloc[0:0]
+    claim = claims[claims["K"] == k] if not other and preset == "paper" else claims.iloc[0:0]
     return {
         "K": k, "preset": preset, "other settings": other,
         "Q loss continuous": mean_std(done["losses"].apply(_final, name="q_cont"), 4),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.config import parse_value
+from bench.config import set_argument
 from bench.errors import BenchError
 from bench.registry import METHODS
 from bench.report.tables import to_markdown
@@ -41,19 +41,6 @@ def speed_command(settings: dict) -> str:
         if option in settings:
             parts += [f"--{option}", str(settings[option])]
     return shlex.join(parts)
-
-
-def set_argument(key: str, value) -> str:
-    """`key=value` that `bench.config.parse_value` reads back as `value`."""
-    if value is None:
-        text = "none"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = value if parse_value(value) == value else repr(value)
-    else:
-        text = repr(value)
-    return f"{key}={text}"
 
 
 def gradient_methods() -> list[str]:

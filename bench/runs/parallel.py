@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.datasets import npz
 from bench.runs.plan import Job, already_done
 from bench.runs.records import RECORD_DIR, read_record
 from bench.runs.runner import summary_line
@@ -32,9 +33,12 @@ def _threads_per_worker(workers: int) -> int:
 
 def worker_command(job: Job, device: str, data_root: str | None, results_dir: Path, workdir: Path,
                    resume: bool) -> list[str]:
+    source = npz.source_of(job.dataset)  # a worker registers the same file again
+    dataset = npz.PREFIX + source["path"] if source else job.dataset
     cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", job.method, "--seeds", f"{job.seed},",
-           "--dataset", job.dataset, "--preset", job.preset, "--device", device,
-           "--results-dir", str(results_dir), "--workdir", str(workdir), "--no-progress"]
+           "--dataset", dataset, "--preset", job.preset, "--device", device,
+           "--results-dir", str(results_dir), "--workdir", str(workdir), "--no-progress",
+           "--reference"]  # the parent checked the results folder (and its --reference) already
     for key, value in job.overrides.items():
         cmd += ["--set", f"{key}={value!r}"]
     if data_root:

@@ -14,7 +14,7 @@ from bench import config as config_lib
 from bench.errors import BenchError
 from bench.evaluation import run_measures
 from bench.registry import METHODS
-from bench.runs.records import read_record
+from bench.runs.records import read_record, variant_label
 from bench.training import checkpoint
 from bench.training.seed_batch import batchable
 
@@ -28,6 +28,7 @@ class Job:
     overrides: dict[str, Any]
     train: config_lib.TrainConfig
     method_config: Any
+    device_kind: str = "cpu"  # cpu, cuda, mps: part of the run id, so a GPU run never replaces a CPU one
 
     @property
     def run_id(self) -> str:
@@ -35,7 +36,13 @@ class Job:
         if self.overrides:
             digest = hashlib.sha1(json.dumps(self.overrides, sort_keys=True).encode()).hexdigest()
             rid += f"-{digest[:8]}"
+        if self.device_kind != "cpu":  # CPU ids are the ones every earlier record has
+            rid += f"-{self.device_kind}"
         return rid
+
+    @property
+    def variant(self) -> str:
+        return variant_label(self.overrides)
 
     def config_dict(self) -> dict:
         return {"train": dataclasses.asdict(self.train), "method": dataclasses.asdict(self.method_config)}
@@ -45,14 +52,24 @@ class Job:
 
 
 def plan(methods: list[str], seeds: list[int], dataset: str, preset: str,
-         overrides: dict[str, Any]) -> list[Job]:
-    """Resolve every job's config up front, so a bad option fails before any training."""
+         overrides: dict[str, Any] | list[dict[str, Any]], device_kind: str = "cpu") -> list[Job]:
+    """Resolve every job's config up front, so a bad option fails before any training.
+    `overrides` is one variant or a list of them (a `--set` grid): jobs per method, variant
+    and seed, in that order; a method that has none of a variant's keys runs once, not once
+    per variant."""
     classes = [METHODS.get(name) for name in methods]
-    jobs = []
-    for name, cls, own in zip(methods, classes, config_lib.applicable(classes, overrides)):
-        train, method_config = config_lib.resolve(cls, preset, own)
-        run_measures.check_backend(train.metrics_backend)
-        jobs += [Job(name, dataset, s, preset, own, train, method_config) for s in seeds]
+    variants = [overrides] if isinstance(overrides, dict) else overrides
+    per_method = list(zip(*(config_lib.applicable(classes, v) for v in variants)))  # [method][variant]
+    jobs, seen = [], set()
+    for name, cls, owns in zip(methods, classes, per_method):
+        for own in owns:
+            train, method_config = config_lib.resolve(cls, preset, own)
+            run_measures.check_backend(train.metrics_backend)
+            for seed in seeds:
+                job = Job(name, dataset, seed, preset, own, train, method_config, device_kind)
+                if job.run_id not in seen:
+                    seen.add(job.run_id)
+                    jobs.append(job)
     return jobs
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import torch
 
 from bench.errors import BenchError
 from bench.factory import create_method
-from bench.runs.records import load_records, read_record
+from bench.runs.records import device_kind, load_records, read_record, run_command
 from bench.training import checkpoint
 
 
@@ -37,13 +38,26 @@ def find_run(results_dir: Path, method: str, preset: str | None = None, seed: in
 
 def load_trained(record: dict, workdir: Path, device: torch.device | str = "cpu"):
     """The method of `record`, with the weights of its checkpoint under `workdir`."""
-    path = checkpoint.path_for(workdir, record["run_id"])
+    run_id, kind = record["run_id"], device_kind(record)
+    # a GPU run recorded before run ids named the device is re-created under the new id
+    ids = [run_id] + ([f"{run_id}-{kind}"] if kind in ("cuda", "mps") and not run_id.endswith(kind) else [])
+    path = next((p for p in (checkpoint.path_for(workdir, i) for i in ids) if p.exists()),
+                checkpoint.path_for(workdir, run_id))
     if not path.exists():
-        raise BenchError(f"{record['run_id']}: no checkpoint at {path} (checkpoints stay on the machine "
-                         "that trained; pass --workdir, or rerun the run there)")
+        raise BenchError(f"{record['run_id']}: its checkpoint is not on this machine (no {path}); re-create it "
+                         f"with `{recreate_command(record, workdir)}` (or pass --workdir where it is)")
     method = create_method(record["method"], image_shape=record.get("image_shape"), checkpoint=path,
                            **record["config"]["method"])
     return method.to(device).eval()
 
 
-__all__ = ["find_run", "load_trained"]
+def recreate_command(record: dict, workdir: Path) -> str:
+    """The `bench run` that trains `record`'s run again into `workdir` under the same run id
+    (a rerun's numbers may differ slightly from the record's on another machine)."""
+    source = (record.get("dataset_source") or {}).get("path")
+    command = run_command(record["method"], "npz:" + source if source else record["dataset"], [int(record["seed"])],
+                          record["preset"], record.get("overrides") or {}, device_kind(record))
+    return command + f" --workdir {shlex.quote(str(workdir))}"
+
+
+__all__ = ["find_run", "load_trained", "recreate_command"]

@@ -13,13 +13,14 @@ import json
 import numbers
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from bench.config import BOOKKEEPING_KEYS, PRESETS, resolve
+from bench.config import BOOKKEEPING_KEYS, PRESETS, resolve, set_argument
 from bench.errors import BenchError
 from bench.files import write_atomic
 from bench.registry import METHODS
@@ -27,8 +28,11 @@ from bench.registry import METHODS
 RECORD_DIR = "runs"  # under the results directory
 STATUSES = ("completed", "diverged", "failed", "interrupted")
 RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.=+-]*")
-# <method>-<dataset>-<preset>-s<seed>[-<overrides digest>]: a file named like this is a record
-RECORD_NAME = re.compile(r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+-s\d+(-[0-9a-f]{8})?")
+# <method>-<dataset>-<preset>-s<seed>[-<overrides digest>][-<device kind>]: a file named like
+# this is a record (runs on a CPU, and every record written before device kinds were named,
+# carry no device suffix)
+DEVICE_KINDS = ("cpu", "cuda", "mps")
+RECORD_NAME = re.compile(r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+-s\d+(-[0-9a-f]{8})?(-(cuda|mps))?")
 REQUIRED = {"run_id": str, "method": str, "dataset": str, "seed": int, "preset": str, "status": str,
             "overrides": dict}
 OPTIONAL = {"config": dict, "losses": list, "evaluations": list, "n_clusters": int, "n_classes": int,
@@ -122,9 +126,20 @@ def load_records(results_dir: Path) -> pd.DataFrame:
                 continue
         rows.append(validate_record(content, path))
         rows[-1]["variant"] = variant_label(changed_settings(rows[-1]))
+        rows[-1]["device_kind"] = device_kind(rows[-1])
     if not rows:
         return pd.DataFrame()
     return pd.json_normalize(rows, max_level=3)
+
+
+def device_kind(record: dict) -> str:
+    """cpu, cuda or mps: what a run trained on, so that tables never average a GPU's runs
+    with a CPU's (bf16 autocast, other kernels). Older records name a GPU by its model."""
+    device = str(record.get("device") or "")
+    for kind in DEVICE_KINDS:
+        if device == kind or device.startswith(kind + ":"):
+            return kind
+    return "cuda" if device or record.get("gpu") else "unknown"
 
 
 def changed_settings(record: dict) -> dict:
@@ -163,6 +178,24 @@ def settings_of(variant: str) -> dict:
         out[variant[i:eq]], end = decoder.raw_decode(variant, eq + 1)
         i = end + 1
     return out
+
+
+def run_command(method: str, dataset: str, seeds: list[int], preset: str, overrides: dict,
+                device: str = "cpu") -> str:
+    """The `bench run` line that makes these records."""
+    parts = ["bench", "run", "--methods", method, "--dataset", dataset, "--seeds", _seeds(seeds), "--preset", preset]
+    if device not in ("cpu", "unknown"):
+        parts += ["--device", device]
+    for key, value in sorted(overrides.items()):
+        parts += ["--set", set_argument(key, value)]
+    return shlex.join(parts)
+
+
+def _seeds(seeds: list[int]) -> str:
+    seeds = sorted(set(seeds))
+    if seeds == list(range(len(seeds))):
+        return str(len(seeds))
+    return ",".join(map(str, seeds)) + ("," if len(seeds) == 1 else "")
 
 
 def git_commit() -> str:

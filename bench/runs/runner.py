@@ -6,6 +6,7 @@ Ctrl-C stops the sweep after checkpointing the current group."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import traceback
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ from pathlib import Path
 import torch
 
 from bench import config as config_lib
+from bench.datasets import npz
 from bench.datasets.base import ImageDataset, load_dataset, to_float
 from bench.device import provenance
 from bench.errors import BenchError
@@ -47,6 +49,7 @@ def _new_record(job: Job, device: torch.device) -> dict:
         **provenance(device),
         "git_commit": git_commit(),
         "started_at": _utc_now(),
+        **({"dataset_source": source} if (source := npz.source_of(job.dataset)) else {}),
     }
 
 
@@ -168,6 +171,34 @@ def summary_line(record: dict) -> str:
     return f"{head}: {record.get('message', '')}"
 
 
+def check_jobs(jobs: list[Job], data_root: Path) -> dict[str, ImageDataset]:
+    """Load each dataset the jobs use and check, before any training, that every job's batch
+    fits in its images and that its method can take their shape; returns the datasets."""
+    datasets = {name: load_dataset(name, data_root) for name in sorted({job.dataset for job in jobs})}
+    checked = set()
+    for job in jobs:
+        data = datasets[job.dataset]
+        config_lib.check_batch(job.train, len(data.train_x))
+        key = (job.method, job.dataset, json.dumps(job.overrides, sort_keys=True, default=str))
+        if key not in checked:
+            checked.add(key)
+            check_image_shape(job, data.image_shape)
+    return datasets
+
+
+def check_image_shape(job: Job, shape: tuple[int, ...]) -> None:
+    """Build the job's method for `shape` without memory (on the meta device): a method that
+    cannot take these images says so in one line."""
+    try:
+        with torch.device("meta"):
+            create_method(job.method, job.preset, shape, **job.overrides)
+    except BenchError as exc:
+        raise BenchError(f"{job.method} on {job.dataset} ({'x'.join(map(str, shape))} images): {exc}") from None
+    except Exception as exc:  # noqa: BLE001 -- a layer that does not fit, one line instead of a traceback
+        raise BenchError(f"{job.method} cannot take {job.dataset}'s {'x'.join(map(str, shape))} images "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
 def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir: Path,
              workdir: Path, resume: bool = False, progress: bool = True, echo=print,
              batch_seeds: bool = False) -> list[dict]:
@@ -181,9 +212,7 @@ def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir
             echo(f"{job.method} seed {job.seed}: already recorded ({job.run_id}), skipped")
         else:
             todo.append(job)
-    datasets = {name: load_dataset(name, data_root) for name in sorted({job.dataset for job in todo})}
-    for job in todo:  # before any training: a batch must fit in the images the run trains on
-        config_lib.check_batch(job.train, len(datasets[job.dataset].train_x))
+    datasets = check_jobs(todo, data_root)
     for group in seed_groups(todo, batch_seeds, resume, workdir):
         data = datasets[group[0].dataset]
         with contextlib.ExitStack() as locks:

@@ -58,7 +58,7 @@ def test_missing_data_without_network_is_one_line(tmp_path, monkeypatch, capsys)
                  "--results-dir", str(tmp_path / "r"), "--workdir", str(tmp_path / "w")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
-    assert err[0].startswith("bench: error: MNIST is not in") and "put train-images-idx3-ubyte.gz" in err[0]
+    assert err[0].startswith("bench: error: mnist is not in") and "put train-images-idx3-ubyte.gz" in err[0]
     assert not list((tmp_path / "r").rglob("*.json"))  # nothing half-recorded
 
 

@@ -63,4 +63,7 @@ def test_plot_errors_are_one_line(trained_toy, capsys):
     assert "no completed run of infogan" in capsys.readouterr().err
     assert main(["plot", "traversals", "--method", "kmeans_pixels", "--workdir", "/nonexistent",
                  "--results-dir", str(results)]) == 2
-    assert "no checkpoint at /nonexistent" in capsys.readouterr().err
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "its checkpoint is not on this machine (no /nonexistent/" in line
+    assert "re-create it with `bench run --methods kmeans_pixels --dataset toy --seeds 1 --preset smoke --set " in line
+    assert line.endswith(" --workdir /nonexistent` (or pass --workdir where it is)")

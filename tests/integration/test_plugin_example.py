@@ -1,13 +1,19 @@
-"""The README's example plugin, exactly as printed there, registers and trains a method
-through `bench run`."""
+"""The README's example plugin, exactly as printed there, registers a dataset and a method
+that train through the installed `bench` command run from the plugin's folder, with no
+PYTHONPATH (the console script, unlike `python -m`, does not put the current folder on
+sys.path: bench does)."""
 
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.helpers import ROOT
+
+BENCH = Path(sys.executable).parent / "bench"
 
 
 def readme_example() -> str:
@@ -17,21 +23,37 @@ def readme_example() -> str:
     return match.group(1)
 
 
+def readme_command() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"<!-- example plugin command -->\n```bash\n(.*?)\n```", text, re.S)
+    assert match, "the README lost its example plugin's command"
+    return shlex.split(match.group(1))
+
+
 def test_the_readme_example_plugin_trains_through_bench_run(tmp_path):
     (tmp_path / "my_methods.py").write_text(readme_example())
-    env = {**os.environ, "BENCH_PLUGINS": "my_methods,tests.plugin", "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    env_words, (program, *args) = [], readme_command()
+    while "=" in program:
+        env_words.append(program)
+        program, *args = args
+    assert program == "bench" and env_words == ["BENCH_PLUGINS=my_methods"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["BENCH_PLUGINS"] = "my_methods"
 
-    def bench(*args):
-        return subprocess.run([sys.executable, "-m", "bench.cli", *args], capture_output=True, text=True,
-                              cwd=tmp_path, env=env)
+    def bench(*words):
+        return subprocess.run([str(BENCH), *words], capture_output=True, text=True, cwd=tmp_path, env=env)
 
     listed = bench("list")
-    assert listed.returncode == 0 and "mlp_ae_kmeans" in listed.stdout, listed.stderr
-    run = bench("run", "--methods", "mlp_ae_kmeans", "--dataset", "toy", "--device", "cpu", "--no-progress",
-                "--set", "steps=30", "--set", "batch_size=32", "--set", "train_size=none", "--set", "tsne_points=0")
+    assert listed.returncode == 0, listed.stderr
+    assert "mlp_ae_kmeans" in listed.stdout and "sk_digits" in listed.stdout
+    # the README's command, one seed and 30 steps, without the measures after training
+    seeds = args.index("--seeds")
+    args[seeds + 1] = "1"
+    run = bench(*args, "--device", "cpu", "--no-progress", "--set", "steps=30", "--set", "tsne_points=0")
     assert run.returncode == 0, run.stderr
-    (path,) = (tmp_path / "results" / "runs").glob("mlp_ae_kmeans-*.json")
+    (path,) = (tmp_path / "bench-results" / "runs").glob("mlp_ae_kmeans-sk_digits-*.json")
     record = json.loads(path.read_text())
     assert record["status"] == "completed" and record["steps"] == 30
+    assert record["image_shape"] == [1, 32, 32] and record["n_classes"] == 10
     assert record["losses"][-1]["AE_loss"] < record["losses"][0]["AE_loss"]
     assert record["metrics"]["test"]["clusters_used"] > 1

@@ -1,0 +1,178 @@
+"""A dataset from one `.npz` file, named on the command line: `--dataset npz:PATH`.
+
+Arrays (numpy's `np.savez`, read without pickle):
+- `x`: uint8 images, N x H x W (grey) or N x H x W x C (channel-last, C = 1 or 3);
+- `y`: N integer labels in [0, classes), used for scoring only, never in training;
+- `x_test`, `y_test` (optional): the test split; without them a fixed random seventh of
+  the images is held out (MNIST's 10,000 of 70,000), the same for every run;
+- `factors` (optional): N x F integer ground-truth factors, values 0..n_f - 1. When every
+  combination of factor values has an image (a grid, as dSprites), runs also record the
+  disentanglement metrics, sampling images by factors; `factor_names` may name them.
+
+The run's dataset name is `npz_<file stem>` (what records, run ids and tables carry); the
+record keeps the file's path and SHA-256, and `bench plot` finds the file again by them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.datasets.base import ImageDataset
+from bench.errors import BenchError
+from bench.registry import DATASETS
+
+PREFIX = "npz:"
+SPLIT_SEED = 0
+_PATHS: dict[str, Path] = {}  # dataset name -> its file, for the names registered here
+
+
+def is_npz(spec: str) -> bool:
+    return spec.startswith(PREFIX)
+
+
+def dataset_name(path: Path) -> str:
+    return "npz_" + re.sub(r"[^A-Za-z0-9_]", "_", Path(path).stem)
+
+
+def register_npz(spec: str) -> str:
+    """Register the file of `npz:PATH` as a dataset; returns its name (`npz_<stem>`)."""
+    path = Path(spec[len(PREFIX):] if is_npz(spec) else spec).expanduser().resolve()
+    if not path.is_file():
+        raise BenchError(f"no .npz file at {path} (from --dataset {spec})")
+    name = dataset_name(path)
+    if name in _PATHS:
+        if _PATHS[name] != path:
+            raise BenchError(f"{path} and {_PATHS[name]} would both be dataset {name}; rename one")
+        return name
+    DATASETS.register(name)(lambda root, _path=path: load_npz(_path))
+    _PATHS[name] = path
+    return name
+
+
+def source_of(name: str) -> dict | None:
+    """{'path', 'sha256'} of an npz dataset registered here, for the run record."""
+    path = _PATHS.get(name)
+    return {"path": str(path), "sha256": _sha256(path)} if path else None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _images(x: np.ndarray, key: str, path: Path) -> torch.Tensor:
+    """uint8 N x H x W [x C] -> N x C x H x W."""
+    if x.dtype != np.uint8 or x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[3] not in (1, 3)):
+        raise BenchError(f"{path}: {key!r} must be uint8 N x H x W or N x H x W x C (C = 1 or 3), "
+                         f"not {x.dtype} {tuple(x.shape)}")
+    x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(x))
+
+
+def _labels(y: np.ndarray, n: int, key: str, path: Path) -> torch.Tensor:
+    if not np.issubdtype(y.dtype, np.integer) or y.shape != (n,) or (n and y.min() < 0):
+        raise BenchError(f"{path}: {key!r} must hold {n} integer labels >= 0, not {y.dtype} {tuple(y.shape)}")
+    return torch.from_numpy(y.astype(np.int64))
+
+
+@lru_cache(maxsize=4)
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"cannot read {path} as an .npz file: {exc}") from None
+
+
+def load_npz(path: Path) -> ImageDataset:
+    arrays = _arrays(Path(path))
+    missing = [k for k in ("x", "y") if k not in arrays]
+    if missing:
+        raise BenchError(f"{path} has no {' or '.join(map(repr, missing))} array (it has {', '.join(arrays)})")
+    x = _images(arrays["x"], "x", path)
+    y = _labels(arrays["y"], len(x), "y", path)
+    if "x_test" in arrays:
+        test_x = _images(arrays["x_test"], "x_test", path)
+        test_y = _labels(arrays.get("y_test", np.zeros(0, np.int64)), len(test_x), "y_test", path)
+        if test_x.shape[1:] != x.shape[1:]:
+            raise BenchError(f"{path}: x_test images are {tuple(test_x.shape[1:])}, x images {tuple(x.shape[1:])}")
+        train_x, train_y = x, y
+    else:
+        if len(x) < 2:
+            raise BenchError(f"{path}: {len(x)} image(s); a train and a test split need at least 2")
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(SPLIT_SEED))
+        n_test = max(1, len(x) // 7)
+        test, train = order[:n_test], order[n_test:]
+        train_x, train_y, test_x, test_y = x[train], y[train], x[test], y[test]
+    if "factors" in arrays:
+        NpzGroundTruth(path)  # a malformed or incomplete factor grid fails now, not after training
+    n_classes = int(max(train_y.max(), test_y.max())) + 1 if len(test_y) else int(train_y.max()) + 1
+    return ImageDataset(dataset_name(path), train_x, train_y, test_x, test_y, n_classes=n_classes)
+
+
+class NpzGroundTruth:
+    """The file's images as disentanglement_lib's ground-truth data (`GroundTruthData`):
+    factors drawn uniformly per factor, each combination shown by one of its images
+    (drawn from the same random state when several share it)."""
+
+    def __init__(self, path: Path):
+        arrays = _arrays(Path(path))
+        factors = arrays["factors"]
+        if (not np.issubdtype(factors.dtype, np.integer) or factors.ndim != 2 or len(factors) != len(arrays["x"])
+                or factors.min() < 0):
+            raise BenchError(f"{path}: 'factors' must be N x F integers >= 0 (N = {len(arrays['x'])} images), "
+                             f"not {factors.dtype} {tuple(factors.shape)}")
+        self.factors_num_values = [int(v) + 1 for v in factors.max(axis=0)]
+        self.num_factors = factors.shape[1]
+        names = arrays.get("factor_names")
+        self.factor_names = [str(n) for n in names] if names is not None else [f"f{i}" for i in range(self.num_factors)]
+        self._x = _images(arrays["x"], "x", path).numpy()
+        self.observation_shape = tuple(self._x.shape[1:])
+        flat = np.ravel_multi_index(factors.T, self.factors_num_values)
+        order = np.argsort(flat, kind="stable")
+        self._order, counts = order, np.bincount(flat, minlength=int(np.prod(self.factors_num_values)))
+        if (counts == 0).any():
+            raise BenchError(f"{path}: {int((counts == 0).sum())} of {counts.size} factor combinations have no image; "
+                             "the disentanglement metrics sample every combination (a full grid, as dSprites)")
+        self._start, self._count = np.concatenate([[0], np.cumsum(counts)[:-1]]), counts
+
+    def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
+        factors = np.zeros((num, self.num_factors), dtype=np.int64)
+        for i, size in enumerate(self.factors_num_values):
+            factors[:, i] = random_state.randint(size, size=num)
+        return factors
+
+    def sample_observations_from_factors(self, factors, random_state) -> np.ndarray:
+        flat = np.ravel_multi_index(np.asarray(factors, dtype=np.int64).T, self.factors_num_values)
+        pick = self._start[flat] + (random_state.randint(1 << 30, size=len(flat)) % self._count[flat])
+        return self._x[self._order[pick]].astype(np.float32) / 255.0
+
+    def sample(self, num: int, random_state: np.random.RandomState):
+        factors = self.sample_factors(num, random_state)
+        return factors, self.sample_observations_from_factors(factors, random_state)
+
+    def sample_observations(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
+        return self.sample(num, random_state)[1]
+
+
+def resolve_dataset(spec: str) -> str:
+    """`--dataset` -> a registered dataset name: `npz:PATH` registers the file, any other
+    name must be registered already (one line listing the available ones otherwise)."""
+    if is_npz(spec):
+        return register_npz(spec)
+    DATASETS.get(spec)
+    return spec
+
+
+def ground_truth(name: str) -> NpzGroundTruth | None:
+    path = _PATHS.get(name)
+    return NpzGroundTruth(path) if path is not None and "factors" in _arrays(path) else None
