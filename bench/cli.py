@@ -7,7 +7,6 @@ BENCH_DEBUG=1 to see the traceback of an unexpected error.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from bench.datasets.base import default_data_root, load_dataset, to_float
 from bench.device import choose_device
 from bench.errors import BenchError
 from bench.files import check_writable
-from bench.registry import DATASETS, METHODS
+from bench.registry import DATASETS, METHODS, load_plugins
 
 EXIT_ERROR, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -49,6 +48,23 @@ def _seed_counts(text: str) -> tuple[int, ...]:
     if not counts or min(counts) < 2:
         raise argparse.ArgumentTypeError(f"expected seed counts >= 2 (e.g. 2,5), got {text!r}")
     return counts
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 (fractions allowed), got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -94,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="run up to N (method, seed) jobs at once, each in its own process on the "
                           "same device (default 1: one after another in this process)")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local: this machine (--jobs N); ray: each job a Ray task on a local or joined Ray cluster")
+    run.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                     help="with --executor ray: 'auto' or HOST:PORT joins a running cluster "
+                          "(default: start a local one for this sweep)")
+    run.add_argument("--cpus-per-job", type=_positive, default=None, metavar="C",
+                     help="with --executor ray: CPUs each job reserves (default 1; also its torch threads)")
+    run.add_argument("--gpus-per-job", type=_non_negative, default=None, metavar="G",
+                     help="with --executor ray: GPUs each job reserves, fractions allowed (0.25: four jobs "
+                          "share a GPU; default 0)")
     run.add_argument("--batch-seeds", action="store_true",
                      help="train the seeds of each method as one vmapped step (each seed still gets its "
                           "lone run's result, to float tolerance); closed-form methods and unrolled InfoGAN still run one seed at a time")
@@ -155,10 +181,36 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _executor(args, n_jobs: int):
+    """The executor `bench run` asked for, and the device string its jobs resolve."""
+    from bench.runs.executors import LocalExecutor
+
+    ray_only = {"--ray-address": args.ray_address, "--cpus-per-job": args.cpus_per_job,
+                "--gpus-per-job": args.gpus_per_job}
+    if args.executor == "local":
+        given = [name for name, value in ray_only.items() if value is not None]
+        if given:
+            raise BenchError(f"{', '.join(given)}: for --executor ray only")
+        return LocalExecutor(args.jobs if n_jobs > 1 else 1), str(choose_device(args.device))
+    from bench.runs.ray_executor import RayExecutor
+
+    if args.jobs > 1:
+        raise BenchError("--jobs N is the local executor's; under Ray the cluster's free resources "
+                         "(--cpus-per-job, --gpus-per-job) decide how many jobs run at once")
+    gpus = args.gpus_per_job or 0.0
+    device = args.device
+    if device == "auto":  # what Ray reserved for the job decides, not what the driver has
+        device = "cuda" if gpus > 0 else "cpu"
+    elif device.startswith("cuda") and gpus == 0:
+        raise BenchError(f"--device {device} under Ray needs --gpus-per-job > 0, so that Ray hands each job "
+                         "its share of a GPU")
+    return RayExecutor(args.ray_address, args.cpus_per_job or 1.0, gpus), device
+
+
 def cmd_run(args) -> int:
     from bench.runs.plan import plan
     from bench.runs.records import RECORD_DIR
-    from bench.runs.runner import run_jobs
+    from bench.runs.sweep import run_jobs
 
     DATASETS.get(args.dataset)
     methods = METHODS.resolve(args.methods)
@@ -168,17 +220,12 @@ def cmd_run(args) -> int:
     if args.batch_seeds and args.jobs > 1:
         raise BenchError("--batch-seeds and --jobs N are two ways to run seeds together; pick one")
     jobs = plan(methods, args.seeds, args.dataset, args.preset, overrides)
-    device = choose_device(args.device)
+    executor, device = _executor(args, len(jobs))
     check_writable(args.results_dir / RECORD_DIR, "results directory")  # before training, not after
     check_writable(args.workdir, "workdir")
-    if args.jobs > 1 and len(jobs) > 1:
-        from bench.runs.parallel import run_jobs_parallel
-
-        records = run_jobs_parallel(jobs, args.jobs, args.device, args.data_root, args.results_dir,
-                                    args.workdir, resume=args.resume)
-    else:
-        records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
-                           resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds)
+    records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
+                       resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds,
+                       executor=executor)
     statuses = [r["status"] for r in records]
     if "interrupted" in statuses:
         return EXIT_INTERRUPTED
@@ -262,20 +309,10 @@ def cmd_compare_dlib(args) -> int:
     return compare(args.quick, args.seed)
 
 
-def load_plugins() -> None:
-    """Modules named in $BENCH_PLUGINS (comma-separated) are imported so they can
-    register their own methods and datasets."""
-    for name in filter(None, (s.strip() for s in os.environ.get("BENCH_PLUGINS", "").split(","))):
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise BenchError(f"cannot import plugin {name!r} from BENCH_PLUGINS: {exc}") from None
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        load_plugins()
+        load_plugins(os.environ.get("BENCH_PLUGINS"))
         threads = os.environ.get("BENCH_THREADS")  # set for each worker of `bench run --jobs N`
         if threads:
             import torch

@@ -10,6 +10,7 @@ built-in ones once (`bench.factory` builds a method from its name).
 from __future__ import annotations
 
 import fnmatch
+import importlib
 from typing import Callable, Generic, TypeVar
 
 from bench.errors import BenchError
@@ -84,3 +85,14 @@ def register_method(name: str):
         return METHODS.register(name)(cls)
 
     return decorate
+
+
+def load_plugins(spec: str | None) -> None:
+    """Import the modules named in `spec` (comma-separated; `$BENCH_PLUGINS` for `bench`) so
+    that they register their own methods and datasets. Here, beside the registries they fill,
+    so that a worker process (a Ray task) can load the driver's plugins without the CLI."""
+    for name in filter(None, (s.strip() for s in (spec or "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise BenchError(f"cannot import plugin {name!r} from BENCH_PLUGINS: {exc}") from None
