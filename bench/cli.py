@@ -52,6 +52,23 @@ def _seed_counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 (fractions allowed), got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -108,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                      help="run up to N (method, seed) jobs at once, each in its own process on the "
                           "same device (default 1: one after another in this process)")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local: this machine (--jobs N); ray: each job a Ray task on a local or joined Ray cluster")
+    run.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                     help="with --executor ray: 'auto' or HOST:PORT joins a running cluster "
+                          "(default: start a local one for this sweep)")
+    run.add_argument("--cpus-per-job", type=_positive, default=None, metavar="C",
+                     help="with --executor ray: CPUs each job reserves (default 1; also its torch threads)")
+    run.add_argument("--gpus-per-job", type=_non_negative, default=None, metavar="G",
+                     help="with --executor ray: GPUs each job reserves, fractions allowed (0.25: four jobs "
+                          "share a GPU; default 0)")
     run.add_argument("--batch-seeds", action="store_true",
                      help="train the seeds of each method as one vmapped step (each seed still gets its "
                           "lone run's result, to float tolerance); closed-form methods and unrolled InfoGAN still run one seed at a time")
@@ -176,10 +203,36 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _executor(args, n_jobs: int):
+    """The executor `bench run` asked for, and the device string its jobs resolve."""
+    from bench.runs.executors import LocalExecutor
+
+    ray_only = {"--ray-address": args.ray_address, "--cpus-per-job": args.cpus_per_job,
+                "--gpus-per-job": args.gpus_per_job}
+    if args.executor == "local":
+        given = [name for name, value in ray_only.items() if value is not None]
+        if given:
+            raise BenchError(f"{', '.join(given)}: for --executor ray only")
+        return LocalExecutor(args.jobs if n_jobs > 1 else 1), str(choose_device(args.device))
+    from bench.runs.ray_executor import RayExecutor
+
+    if args.jobs > 1:
+        raise BenchError("--jobs N is the local executor's; under Ray the cluster's free resources "
+                         "(--cpus-per-job, --gpus-per-job) decide how many jobs run at once")
+    gpus = args.gpus_per_job or 0.0
+    device = args.device
+    if device == "auto":  # what Ray reserved for the job decides, not what the driver has
+        device = "cuda" if gpus > 0 else "cpu"
+    elif device.startswith("cuda") and gpus == 0:
+        raise BenchError(f"--device {device} under Ray needs --gpus-per-job > 0, so that Ray hands each job "
+                         "its share of a GPU")
+    return RayExecutor(args.ray_address, args.cpus_per_job or 1.0, gpus), device
+
+
 def cmd_run(args) -> int:
     from bench.runs.plan import plan
     from bench.runs.records import RECORD_DIR
-    from bench.runs.runner import run_jobs
+    from bench.runs.sweep import run_jobs
 
     dataset = resolve_dataset(args.dataset)
     methods = METHODS.resolve(args.methods)
@@ -188,25 +241,20 @@ def cmd_run(args) -> int:
         variants = [{**v, "metrics_backend": args.metrics_backend} for v in variants]
     if args.batch_seeds and args.jobs > 1:
         raise BenchError("--batch-seeds and --jobs N are two ways to run seeds together; pick one")
-    device = choose_device(args.device)
-    jobs = plan(methods, args.seeds, dataset, args.preset, variants, device_kind=device.type)
+    jobs = plan(methods, args.seeds, dataset, args.preset, variants,
+                device_kind=choose_device(args.device).type if args.executor == "local" else
+                ("cuda" if (args.gpus_per_job or 0) > 0 or args.device.startswith("cuda") else "cpu"))
+    executor, device = _executor(args, len(jobs))
     if args.dry_run:
         from bench.runs.dry_run import print_plan
 
-        return print_plan(jobs, device, args.results_dir)
+        return print_plan(jobs, choose_device(device), args.results_dir)
     check_not_reference(args.results_dir, args.reference, "new run records")
     check_writable(args.results_dir / RECORD_DIR, "results directory")  # before training, not after
     check_writable(args.workdir, "workdir")
-    if args.jobs > 1 and len(jobs) > 1:
-        from bench.runs.parallel import run_jobs_parallel
-        from bench.runs.runner import check_jobs
-
-        check_jobs(jobs, default_data_root(args.data_root))  # one line here, not one per worker log
-        records = run_jobs_parallel(jobs, args.jobs, args.device, args.data_root, args.results_dir,
-                                    args.workdir, resume=args.resume)
-    else:
-        records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
-                           resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds)
+    records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
+                       resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds,
+                       executor=executor)
     statuses = [r["status"] for r in records]
     if "interrupted" in statuses:
         return EXIT_INTERRUPTED

@@ -53,6 +53,7 @@ def load_env_plugins(spec: str | None = None) -> list[str]:
     return names
 
 
-def load_plugins() -> None:
+def load_plugins(spec: str | None = None) -> None:
+    """Both routes; `spec` replaces $BENCH_PLUGINS (a Ray worker gets the driver's)."""
     load_entry_points()
-    load_env_plugins()
+    load_env_plugins(spec)

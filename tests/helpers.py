@@ -10,7 +10,8 @@ import torch
 
 from bench.device import choose_device
 from bench.runs.plan import plan
-from bench.runs.runner import fit_closed_form, run_jobs
+from bench.runs.runner import fit_closed_form
+from bench.runs.sweep import run_jobs
 from bench.training import checkpoint
 from bench.training.trainer import RunState, Trainer
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import os
 import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
-from bench.datasets.base import ImageDataset
+from bench.config import Beta, PositiveFloat, PositiveInt
+from bench.datasets.base import ImageDataset, to_float
+from bench.methods.base import Method, Phase
 from bench.methods.infogan import InfoGAN
+from bench.methods.kmeans import KMeansHead
+from bench.methods.nets import build
 from bench.registry import register_dataset, register_method
 
 
@@ -41,7 +50,7 @@ def _step_hook(self):
         os.kill(os.getpid(), signal.SIGINT)
 
 
-TEST_METHODS = {"toy_infogan", "nan_infogan", "broken_method"}
+TEST_METHODS = {"toy_infogan", "nan_infogan", "broken_method", "cue_ae"}
 
 
 @register_method("toy_infogan")
@@ -76,3 +85,74 @@ class Broken(InfoGAN):
 
     def d_loss(self, x):
         raise RuntimeError("deliberately broken")
+
+
+
+def _wait_for_stop(limit_s: float = 120.0) -> None:
+    """Block until the trainer's Ctrl-C handler has seen a stop request (or `limit_s` passes)."""
+    stop = getattr(signal.getsignal(signal.SIGINT), "__self__", None)  # the trainer's StopRequested
+    deadline = time.monotonic() + limit_s
+    while not stop and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@register_method("cue_ae")
+class CueAutoencoder(Method):
+    """A tiny MLP autoencoder, then k-means on its codes (a step takes a millisecond), that
+    acts at its `cue_at`-th step as its settings say (settings reach a Ray worker, whose
+    environment is the cluster's): `kill_once` SIGKILLs its process unless `cue_dir/killed`
+    exists, which it writes first (a retried run then trains on); `wait_for_stop` writes
+    `cue_dir/<pid>` and waits there until Ctrl-C reaches the process."""
+
+    reconstructs = True
+    cuda_graphs = False  # its hook counts steps in Python
+
+    @dataclass
+    class Config:
+        latent: PositiveInt = 8
+        n_clusters: PositiveInt = 10
+        lr: PositiveFloat = 1e-3
+        beta1: Beta = 0.9
+        beta2: Beta = 0.999
+        cue: Literal["none", "kill_once", "wait_for_stop"] = "none"
+        cue_at: int = 0
+        cue_dir: str = ""
+
+    def __init__(self, config, image_shape=(1, 32, 32)):
+        super().__init__(config, image_shape)
+        c, h, w = self.image_shape
+        self.encoder = build(["flatten", "fc 32 relu", f"fc {config.latent}"], self.image_shape)
+        self.decoder = build(["fc 32 relu", f"fc {c * h * w} tanh", f"reshape {c} {h} {w}"], (config.latent,))
+        self.kmeans = KMeansHead(config.n_clusters, config.latent)
+
+    def phases(self):
+        def loss(x):
+            self._cue()
+            return {"loss": F.mse_loss(self.reconstruct(x), x)}
+
+        return [Phase("AE", [self.encoder, self.decoder], loss, self.config.lr)]
+
+    def _cue(self) -> None:
+        self.steps_seen = getattr(self, "steps_seen", 0) + 1
+        if self.steps_seen != self.config.cue_at or self.config.cue == "none":
+            return
+        folder = Path(self.config.cue_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.config.cue == "kill_once" and not (folder / "killed").exists():
+            (folder / "killed").write_text("")
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.config.cue == "wait_for_stop":
+            (folder / str(os.getpid())).write_text("")
+            _wait_for_stop()
+
+    def after_training(self, train_x):
+        self.kmeans.fit(self.embed(to_float(train_x)))
+
+    def reconstruct(self, x):
+        return self.decoder(self.encoder(x))
+
+    def embed(self, x):
+        return self.encoder(x)
+
+    def cluster(self, x):
+        return self.kmeans.assign(self.embed(x))

@@ -1,14 +1,17 @@
-"""Runs a sweep's jobs on one machine: seeding, building, training, evaluation, and one
-run record per job. A group of jobs (one seed, or S seeds trained as one batched step)
-is one `execute`. A job that fails or diverges is recorded and the sweep goes on; a
-Ctrl-C stops the sweep after checkpointing the current group."""
+"""Runs one group of a sweep's jobs (one seed, or S seeds trained as one batched step)
+wherever an executor puts it: seeding, building, training, evaluation, and one finished run
+record per job, handed back rather than written, since a Ray worker may have no view of
+the driver's results directory; the driver (`bench.runs.sweep`) writes them. A job that
+fails or diverges is recorded and the sweep goes on."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 import traceback
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import torch
 from bench import config as config_lib
 from bench.datasets import npz
 from bench.datasets.base import ImageDataset, load_dataset, to_float
-from bench.device import provenance
+from bench.device import choose_device, provenance
 from bench.errors import BenchError
 from bench.evaluation import run_measures
 from bench.evaluation.harness import evaluate_clustering
@@ -25,8 +28,8 @@ from bench.factory import create_method
 from bench.files import RunLocked, run_lock
 from bench.registry import METHODS
 from bench.rng import SeedRNG, seed_everything
-from bench.runs.plan import Job, already_done, seed_groups
-from bench.runs.records import git_commit, write_record
+from bench.runs.plan import Job
+from bench.runs.records import git_commit
 from bench.training import checkpoint
 from bench.training.trainer import RunState, Trainer
 
@@ -70,12 +73,29 @@ def _failed(record: dict, exc: Exception) -> None:
     record.update(status="failed", message=message, traceback=traceback.format_exc())
 
 
-def _write(record: dict, path: Path, seconds: float, results_dir: Path) -> dict:
+def _finish(record: dict, path: Path, seconds: float) -> dict:
     record["wall_time_s"] = round(seconds, 2)
     record["finished_at"] = _utc_now()
     record["checkpoint"] = str(path) if path.exists() else None
-    write_record(record, results_dir)
     return record
+
+
+def bare_records(group: list[Job], status: str, message: str, trace: str = "") -> list[dict]:
+    """Records of a group that ended outside `execute`'s own bookkeeping: its worker died past
+    its retries or could not start it (failed), or a stop reached it before or after
+    training (interrupted; its checkpoint, if any, is what `--resume` continues)."""
+    return [{"run_id": job.run_id, "method": job.method, "dataset": job.dataset, "seed": job.seed,
+             "preset": job.preset, "overrides": job.overrides, "config": job.config_dict(),
+             "status": status, "message": message, "traceback": trace, "finished_at": _utc_now()}
+            for job in group]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as a record's message: a BenchError's own line, else its type and first line."""
+    if isinstance(exc, BenchError):
+        return str(exc)
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def fit_closed_form(run: RunState, data: ImageDataset, device: torch.device) -> None:
@@ -86,11 +106,11 @@ def fit_closed_form(run: RunState, data: ImageDataset, device: torch.device) -> 
         checkpoint.save(checkpoint.run_state(run, 0, [], None, 0.0), run.checkpoint)
 
 
-def execute(group: list[Job], data: ImageDataset, device: torch.device, results_dir: Path,
-            workdir: Path, resume: bool = False, progress: bool = True) -> list[dict]:
+def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir: Path,
+            resume: bool = False, progress: bool = True) -> list[dict]:
     """Train one seed, or S seeds of one (method, config) as one batched step
-    (`bench.training.seed_batch`), then evaluate each seed as its lone run would; write and
-    return one record per seed (status completed, diverged, interrupted or failed). A seed's
+    (`bench.training.seed_batch`), then evaluate each seed as its lone run would; return
+    one finished record per seed (status completed, diverged, interrupted or failed). A seed's
     wall_time_s is the group's training time (shared by its seeds; for a resumed run, plus
     the segments before the stop) and its own evaluation; `seed_batch` in the record says
     how many seeds shared it."""
@@ -130,8 +150,7 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, results_
             except Exception as exc:  # recorded; the other seeds go on
                 _failed(record, exc)
         prior = runs[i].prior_seconds if runs is not None else 0.0
-        out.append(_write(record, job.checkpoint(workdir), prior + train_seconds + time.perf_counter() - own_start,
-                          results_dir))
+        out.append(_finish(record, job.checkpoint(workdir), prior + train_seconds + time.perf_counter() - own_start))
     return out
 
 
@@ -174,7 +193,7 @@ def summary_line(record: dict) -> str:
 def check_jobs(jobs: list[Job], data_root: Path) -> dict[str, ImageDataset]:
     """Load each dataset the jobs use and check, before any training, that every job's batch
     fits in its images and that its method can take their shape; returns the datasets."""
-    datasets = {name: load_dataset(name, data_root) for name in sorted({job.dataset for job in jobs})}
+    datasets = {name: dataset(name, Path(data_root)) for name in sorted({job.dataset for job in jobs})}
     checked = set()
     for job in jobs:
         data = datasets[job.dataset]
@@ -199,35 +218,45 @@ def check_image_shape(job: Job, shape: tuple[int, ...]) -> None:
                          f"({type(exc).__name__}: {exc})") from None
 
 
-def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir: Path,
-             workdir: Path, resume: bool = False, progress: bool = True, echo=print,
-             batch_seeds: bool = False) -> list[dict]:
-    """Run `jobs` in order; returns their records (skipped ones excluded). With
-    `batch_seeds`, the seeds of a method train together. Stops early after an interrupted
-    job, since the user asked the whole sweep to stop."""
-    records = []
-    todo = []
-    for job in jobs:
-        if resume and already_done(job, results_dir):
-            echo(f"{job.method} seed {job.seed}: already recorded ({job.run_id}), skipped")
-        else:
-            todo.append(job)
-    datasets = check_jobs(todo, data_root)
-    for group in seed_groups(todo, batch_seeds, resume, workdir):
-        data = datasets[group[0].dataset]
-        with contextlib.ExitStack() as locks:
-            try:
-                for job in group:
-                    locks.enter_context(run_lock(Path(workdir) / job.run_id))
-            except RunLocked as held:
-                echo(f"{group[0].method} seed {','.join(str(j.seed) for j in group)}: another bench process is "
-                     f"running it (lock in {held}), skipped")
-                continue
-            done = execute(group, data, device, results_dir, workdir, resume, progress)
-        for record in done:
-            records.append(record)
-            echo(summary_line(record))
-        if any(record["status"] == "interrupted" for record in done):
-            echo("interrupted: checkpoint saved; rerun the same command with --resume to continue")
-            break
-    return records
+@dataclass
+class GroupTask:
+    """What a group needs besides its jobs, the same for every group of a sweep: plain
+    values, so that it travels to a worker process or a Ray task as it is."""
+
+    data_root: Path
+    device: str  # resolved where the group runs (`auto` on a GPU node is that node's GPU)
+    workdir: Path
+    resume: bool = False
+    progress: bool = True
+
+
+@dataclass
+class Finished:
+    """What came back of one group: its finished records (not yet written), or a line
+    saying why it has none (another process holds its lock; it never started)."""
+
+    group: list[Job]
+    records: list[dict] = field(default_factory=list)
+    note: str = ""
+
+
+@functools.lru_cache(maxsize=1)
+def dataset(name: str, root: Path) -> ImageDataset:
+    """The dataset, loaded once per process for consecutive groups (a worker runs many)."""
+    return load_dataset(name, root)
+
+
+def run_group(group: list[Job], task: GroupTask, resume: bool | None = None) -> Finished:
+    """Run one group here, under its runs' locks: the one unit of work of every executor.
+    `resume` overrides the sweep's (a retried Ray task resumes its own checkpoint)."""
+    resume = task.resume if resume is None else resume
+    data = dataset(group[0].dataset, Path(task.data_root))
+    device = choose_device(task.device)
+    with contextlib.ExitStack() as locks:
+        try:
+            for job in group:
+                locks.enter_context(run_lock(Path(task.workdir) / job.run_id))
+        except RunLocked as held:
+            return Finished(group, note=f"{group[0].method} seed {','.join(str(j.seed) for j in group)}: another "
+                                        f"bench process is running it (lock in {held}), skipped")
+        return Finished(group, execute(group, data, device, Path(task.workdir), resume, task.progress))

@@ -8,7 +8,7 @@ from PIL import Image
 from bench.cli import main
 from bench.device import choose_device
 from bench.runs.plan import plan
-from bench.runs.runner import run_jobs
+from bench.runs.sweep import run_jobs
 
 SHORT = {"steps": 2, "batch_size": 16, "checkpoint_every": 0, "log_every": 1, "train_size": None}
 

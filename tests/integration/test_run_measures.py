@@ -13,7 +13,7 @@ import pytest
 from bench.device import choose_device
 from bench.evaluation.disentanglement import KEYS
 from bench.runs.plan import plan
-from bench.runs.runner import run_jobs
+from bench.runs.sweep import run_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"steps": 3, "batch_size": 16, "train_size": 256, "test_size": 200, "checkpoint_every": 0,

@@ -1,0 +1,45 @@
+"""The driver of a sweep, whatever executes it: skip what is recorded, check that each batch and image shape fits,
+group the jobs, hand the groups to an executor, and write each record (atomically, here,
+where the results directory is) and its summary line as the group ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from bench.runs.executors import Executor, LocalExecutor
+from bench.runs.plan import Job, already_done, seed_groups
+from bench.runs.records import write_record
+from bench.runs.runner import GroupTask, check_jobs, summary_line
+
+
+def run_jobs(jobs: list[Job], data_root: Path, device: torch.device | str, results_dir: Path,
+             workdir: Path, resume: bool = False, progress: bool = True, echo=print,
+             batch_seeds: bool = False, executor: Executor | None = None) -> list[dict]:
+    """Run `jobs` on `executor` (default: one after another in this process); returns their
+    records (skipped ones excluded). With `batch_seeds`, the seeds of a method train
+    together. After a Ctrl-C, no further group starts."""
+    executor = executor or LocalExecutor()
+    todo = []
+    for job in jobs:
+        if resume and already_done(job, results_dir):
+            echo(f"{job.method} seed {job.seed}: already recorded ({job.run_id}), skipped")
+        else:
+            todo.append(job)
+    check_jobs(todo, Path(data_root))  # before any training: batch sizes and image shapes fit
+    task = GroupTask(Path(data_root), str(device), Path(workdir), resume, progress)
+    records = []
+    for finished in executor.run(seed_groups(todo, batch_seeds, resume, workdir), task, echo):
+        if finished.note:
+            echo(finished.note)
+        for record in finished.records:
+            write_record(record, results_dir)
+            records.append(record)
+            echo(summary_line(record))
+        if executor.concurrent:
+            failed = sum(r["status"] == "failed" for r in records)
+            echo(f"[{len(records)}/{len(todo)} done, {failed} failed, {executor.active} {executor.active_label}]")
+    if any(record["status"] == "interrupted" for record in records):
+        echo("interrupted: checkpoints saved; rerun the same command with --resume to continue")
+    return records
