@@ -87,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", type=Path, default=Path("runs"), help="checkpoints (not committed)")
     run.add_argument("--resume", action="store_true",
                      help="continue from checkpoints; skip runs already recorded as completed")
-    run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars (training and every stage after it)")
+    run.add_argument("--tracker", default="tensorboard", metavar="tensorboard|mlflow|none",
+                     help="where each run logs its losses, evaluations and image grids as it trains: tensorboard "
+                          "(default; WORKDIR/RUN_ID/tb), mlflow (when installed; $MLFLOW_TRACKING_URI, else "
+                          "WORKDIR/mlflow.db), both as a comma list, or none")
     run.add_argument("--metrics-backend", choices=("bench", "dlib"), default=None,
                      help="who computes disentanglement metrics on factor datasets: bench (default) or "
                           "disentanglement-lib, when installed")
@@ -113,9 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also time S seeds trained as one batched step (bench run --batch-seeds), e.g. 2,5")
     speed.add_argument("--out", type=Path, default=Path("results/speed"), help="where the JSON goes")
 
-    table = sub.add_parser("table", help="a paper-shaped table from the run records")
-    table.add_argument("--kind", choices=("clustering", "qloss"), default="clustering",
-                       help="clustering: test error vs claims; qloss: unrolled InfoGAN's final Q losses per K")
+    table = sub.add_parser("table", help="one table from the run records (Markdown, numeric CSV, LaTeX)")
+    table.add_argument("--kind", choices=("clustering", "qloss", "disentanglement", "morphometrics", "speed"),
+                       default="clustering",
+                       help="clustering: test error vs claims; qloss: unrolled InfoGAN's final Q losses per K; "
+                            "disentanglement: metrics on a dataset with known factors (e.g. --dataset dsprites); "
+                            "morphometrics: which code drives which morphometric; speed: every results/speed "
+                            "measurement")
     table.add_argument("--results-dir", type=Path, default=Path("results"))
     table.add_argument("--dataset", default="mnist")
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
@@ -137,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--seed", type=int, default=None)
     plot.add_argument("--results-dir", type=Path, default=Path("results"))
     plot.add_argument("--workdir", type=Path, default=Path("runs"))
-    plot.add_argument("--data-root", default=None, help="for reconstructions: default $BENCH_DATA, else ./data")
+    plot.add_argument("--data-root", default=None,
+                      help="for reconstructions, and for traversals of a record without the matching of its "
+                           "categories to digits: default $BENCH_DATA, else ./data")
     plot.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/figures")
     return parser
 
@@ -162,6 +172,7 @@ def cmd_run(args) -> int:
     from bench.runs.plan import plan
     from bench.runs.records import RECORD_DIR
     from bench.runs.runner import run_jobs
+    from bench.tracking.trackers import check_available, parse_kinds
 
     DATASETS.get(args.dataset)
     methods = METHODS.resolve(args.methods)
@@ -170,6 +181,8 @@ def cmd_run(args) -> int:
         overrides["metrics_backend"] = args.metrics_backend
     if args.batch_seeds and args.jobs > 1:
         raise BenchError("--batch-seeds and --jobs N are two ways to run seeds together; pick one")
+    trackers = parse_kinds(args.tracker)
+    check_available(trackers)
     jobs = plan(methods, args.seeds, args.dataset, args.preset, overrides)
     device = choose_device(args.device)
     check_writable(args.results_dir / RECORD_DIR, "results directory")  # before training, not after
@@ -178,10 +191,11 @@ def cmd_run(args) -> int:
         from bench.runs.parallel import run_jobs_parallel
 
         records = run_jobs_parallel(jobs, args.jobs, args.device, args.data_root, args.results_dir,
-                                    args.workdir, resume=args.resume)
+                                    args.workdir, resume=args.resume, trackers=trackers)
     else:
         records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
-                           resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds)
+                           resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds,
+                           trackers=trackers)
     statuses = [r["status"] for r in records]
     if "interrupted" in statuses:
         return EXIT_INTERRUPTED
@@ -216,15 +230,23 @@ def cmd_speed(args) -> int:
 
 
 def cmd_table(args) -> int:
-    from bench.report.clustering import clustering_table
-    from bench.report.qloss import qloss_table
+    from bench.report.builder import table_for
+    from bench.report.speed import write_speed_tables
     from bench.report.tables import to_markdown, write_table
     from bench.runs.records import load_records
 
-    build = {"clustering": clustering_table, "qloss": qloss_table}[args.kind]
-    table = build(load_records(args.results_dir), args.dataset)
-    print(to_markdown(table))
-    paths = write_table(table, args.out or args.results_dir / "tables", f"{args.kind}_{args.dataset}")
+    out = args.out or args.results_dir / "tables"
+    if args.kind == "speed":
+        written = write_speed_tables(args.results_dir, out)
+        if not written:
+            raise BenchError(f"no speed measurements under {args.results_dir}/speed; run `bench speed` first")
+        for path, _, _ in written:
+            print(path.read_text())
+        print("written: " + ", ".join(str(path) for path, _, _ in written))
+        return 0
+    table = table_for(args.kind, load_records(args.results_dir), args.dataset)
+    print(to_markdown(table.table))
+    paths = write_table(table.table, out, table.stem, table.latex)
     print("\nwritten: " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -242,21 +264,24 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from bench.report.figures import reconstruction_grid, traversal_grids
-    from bench.runs.recorded import find_run, load_trained
+    from bench.report.figures import reconstruction_grid, run_name, traversal_grids
+    from bench.runs.recorded import find_run, load_trained, test_matching
 
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
     method = load_trained(record, args.workdir)
     out = args.out or args.results_dir / "figures"
+    heading = f"{record['run_id']} ({run_name(record)})"
     if args.kind == "traversals":
         if not method.generates:
             raise BenchError(f"{record['method']} has no generator to traverse")
-        paths = traversal_grids(method, out, record["run_id"])
+        matching = test_matching(record, method, default_data_root(args.data_root)) \
+            if method.code_spec.categorical else None
+        paths = traversal_grids(method, out, record["run_id"], heading, matching)
     else:
         if not method.reconstructs:
             raise BenchError(f"{record['method']} has no decoder to reconstruct with")
         data = load_dataset(record["dataset"], default_data_root(args.data_root))
-        paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"])]
+        paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"], heading)]
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
 

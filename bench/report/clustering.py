@@ -14,11 +14,17 @@ import pandas as pd
 
 from bench.registry import METHODS
 from bench.report.claims import CLAIMS, NO_CLAIM
-from bench.report.tables import mean_std, not_completed
+from bench.report.tables import Claim, Latex, OutOf, not_completed, stat
 from bench.runs.records import settings_of
 
-COLUMNS = ["method", "preset", "K", "mapping", "test error %", "best", "median", "collapsed", "NMI", "ARI",
+# the text views show the test error's best and median seed as columns after it
+COLUMNS = ["method", "preset", "K", "mapping", "test error %", "collapsed", "NMI", "ARI",
            "seeds", "not completed", "claimed error %", "claim source"]
+# a paper's table: the mapping follows from K (many-to-one when K > classes), the sources
+# become numbered notes, and the median, collapse and not-completed counts stay in the CSV
+LATEX = Latex(columns=("method", "preset", "K", "test error %", "best", "NMI", "ARI", "seeds", "claimed error %"),
+              headers=(("test error %", "error %"), ("claimed error %", "claimed %")),
+              cite=("claim source", "claimed error %"))
 
 
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
@@ -34,12 +40,12 @@ def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFr
         if (claim["method"], claim["K"]) in matched:
             continue
         rows.append({
-            "method": claim["method"], "preset": "—", "K": claim["K"], "mapping": "—",
-            "test error %": "not run", "best": "—", "median": "—", "collapsed": "", "NMI": "—", "ARI": "—",
+            "method": claim["method"], "preset": None, "K": int(claim["K"]), "mapping": None,
+            "test error %": "not run", "collapsed": "", "NMI": None, "ARI": None,
             "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
             "claim source": claim["source"],
         })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # object: K stays an int beside None
 
 
 def collapsed(accuracy: pd.Series, clusters_used: pd.Series, k: int, n_classes: int) -> pd.Series:
@@ -69,14 +75,12 @@ def _measured_row(key, group: pd.DataFrame) -> dict:
     return {
         "method": method + (f" [{variant}]" if variant else ""),
         "preset": preset,
-        "K": k if k is not None else "—",
-        "mapping": "—" if k is None else ("many-to-one" if many else "hungarian"),
-        "test error %": mean_std(errors),
-        "best": f"{errors.min():.2f}" if len(errors) else "—",
-        "median": f"{errors.median():.2f}" if len(errors) else "—",
-        "collapsed": f"{int(dead.sum())} of {len(dead)}" if len(dead) else "",
-        "NMI": mean_std(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3),
-        "ARI": mean_std(done.get("metrics.test.ari", pd.Series(dtype=float)), 3),
+        "K": k,
+        "mapping": None if k is None else ("many-to-one" if many else "hungarian"),
+        "test error %": stat(errors, 2, better="lower", shown=("best", "median")),
+        "collapsed": OutOf(int(dead.sum()), len(dead)) if len(dead) else "",
+        "NMI": stat(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3, better="higher"),
+        "ARI": stat(done.get("metrics.test.ari", pd.Series(dtype=float)), 3, better="higher"),
         "seeds": len(done),
         "not completed": not_completed(group),
         "claimed error %": claimed,
@@ -88,8 +92,8 @@ def protocol_keys(method: str) -> tuple[str, ...]:
     return METHODS.get(method).protocol_keys if method in METHODS.names() else ()
 
 
-def _claimed(claim: pd.DataFrame) -> str:
+def _claimed(claim: pd.DataFrame) -> Claim | None:
     if claim.empty:
-        return "—"
+        return None
     mean, std = claim["claimed_mean"].iloc[0], claim["claimed_std"].iloc[0]
-    return f"{mean:g}" if pd.isna(std) else f"{mean:g} ± {std:g}"
+    return Claim(float(mean), None if pd.isna(std) else float(std))

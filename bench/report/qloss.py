@@ -11,12 +11,15 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report.claims import QLOSS_CLAIMS
-from bench.report.tables import mean_std, not_completed
+from bench.report.tables import Claim, Latex, not_completed, stat
 from bench.runs.records import settings_of, variant_label
 
 METHOD = "unrolled_infogan"
 COLUMNS = ["K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
            "not completed", "claimed continuous", "claimed discrete"]
+LATEX = Latex(columns=("K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
+                       "claimed continuous", "claimed discrete"),
+              headers=(("Q loss continuous", "continuous"), ("Q loss discrete", "discrete")))
 
 
 def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
@@ -34,10 +37,11 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
             rows.append(_row(k, preset, other, group))
     matched = {row["K"] for row in rows if row["other settings"] == ""}
     for _, claim in QLOSS_CLAIMS[~QLOSS_CLAIMS["K"].isin(matched)].iterrows():
-        rows.append({"K": int(claim["K"]), "preset": "—", "other settings": "", "Q loss continuous": "not run",
+        rows.append({"K": int(claim["K"]), "preset": None, "other settings": "", "Q loss continuous": "not run",
                      "Q loss discrete": "not run", "seeds": 0, "not completed": "",
-                     "claimed continuous": f"{claim['continuous']:g}", "claimed discrete": f"{claim['discrete']:g}"})
-    table = pd.DataFrame(rows, columns=COLUMNS)
+                     "claimed continuous": Claim(float(claim["continuous"])),
+                     "claimed discrete": Claim(float(claim["discrete"]))})
+    table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
     return table.sort_values(["K", "preset"], kind="stable").reset_index(drop=True)
 
 
@@ -56,10 +60,10 @@ def _row(k: int, preset: str, other: str, group: pd.DataFrame) -> dict:
     claim = QLOSS_CLAIMS[QLOSS_CLAIMS["K"] == k] if not other else QLOSS_CLAIMS.iloc[0:0]
     return {
         "K": k, "preset": preset, "other settings": other,
-        "Q loss continuous": mean_std(done["losses"].apply(_final, name="q_cont"), 4),
-        "Q loss discrete": mean_std(done["losses"].apply(_final, name="q_disc"), 4),
+        "Q loss continuous": stat(done["losses"].apply(_final, name="q_cont"), 4, better="lower"),
+        "Q loss discrete": stat(done["losses"].apply(_final, name="q_disc"), 4, better="lower"),
         "seeds": len(done),
         "not completed": not_completed(group),
-        "claimed continuous": f"{claim['continuous'].iloc[0]:g}" if len(claim) else "—",
-        "claimed discrete": f"{claim['discrete'].iloc[0]:g}" if len(claim) else "—",
+        "claimed continuous": Claim(float(claim["continuous"].iloc[0])) if len(claim) else None,
+        "claimed discrete": Claim(float(claim["discrete"].iloc[0])) if len(claim) else None,
     }

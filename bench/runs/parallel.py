@@ -31,10 +31,11 @@ def _threads_per_worker(workers: int) -> int:
 
 
 def worker_command(job: Job, device: str, data_root: str | None, results_dir: Path, workdir: Path,
-                   resume: bool) -> list[str]:
+                   resume: bool, trackers: tuple[str, ...] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", job.method, "--seeds", f"{job.seed},",
            "--dataset", job.dataset, "--preset", job.preset, "--device", device,
-           "--results-dir", str(results_dir), "--workdir", str(workdir), "--no-progress"]
+           "--results-dir", str(results_dir), "--workdir", str(workdir), "--no-progress",
+           "--tracker", ",".join(trackers) or "none"]
     for key, value in job.overrides.items():
         cmd += ["--set", f"{key}={value!r}"]
     if data_root:
@@ -45,7 +46,7 @@ def worker_command(job: Job, device: str, data_root: str | None, results_dir: Pa
 
 
 def run_jobs_parallel(jobs: list[Job], workers: int, device: str, data_root: str | None, results_dir: Path,
-                      workdir: Path, resume: bool = False, echo=print) -> list[dict]:
+                      workdir: Path, resume: bool = False, echo=print, trackers: tuple[str, ...] = ()) -> list[dict]:
     """Run `jobs` in up to `workers` subprocesses; returns the records they wrote."""
     env = {**os.environ}
     env.setdefault("BENCH_THREADS", str(_threads_per_worker(workers)))
@@ -62,7 +63,8 @@ def run_jobs_parallel(jobs: list[Job], workers: int, device: str, data_root: str
                 log = Path(workdir) / job.run_id / "worker.log"
                 log.parent.mkdir(parents=True, exist_ok=True)
                 with open(log, "w") as out:
-                    proc = subprocess.Popen(worker_command(job, device, data_root, results_dir, workdir, resume),
+                    proc = subprocess.Popen(worker_command(job, device, data_root, results_dir, workdir, resume,
+                                                           trackers),
                                             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
                 running[proc] = (job, log, time.time())
             if stop and not forwarded:

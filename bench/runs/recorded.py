@@ -35,15 +35,42 @@ def find_run(results_dir: Path, method: str, preset: str | None = None, seed: in
     return read_record(results_dir, latest)
 
 
+def test_matching(record: dict, method, data_root: Path) -> list[list[int]]:
+    """[[category, digit], ...]: the Hungarian matching the record scored its test accuracy
+    with; for a record from before matchings were kept, recomputed from the trained
+    `method` on the same test images."""
+    recorded = ((record.get("metrics") or {}).get("test") or {}).get("matching")
+    if recorded:
+        return recorded
+    from bench.datasets.base import load_dataset
+    from bench.evaluation.clustering import hungarian_matching
+    from bench.evaluation.harness import predict_clusters
+
+    test_size = ((record.get("config") or {}).get("train") or {}).get("test_size")
+    data = load_dataset(record["dataset"], data_root).subset(None, test_size)
+    predicted = predict_clusters(method, data.test_x, 1000)
+    return hungarian_matching(data.test_y.numpy(), predicted.numpy())
+
+
+def recreate_command(record: dict) -> str:
+    """The `bench run` line that trains `record`'s run again (same method, dataset, preset,
+    seed and the settings it changed from today's defaults)."""
+    from bench.report.builder import run_command
+    from bench.runs.records import changed_settings
+
+    return run_command(record["method"], record.get("dataset", "mnist"), [int(record.get("seed", 0))],
+                       record.get("preset", "paper"), changed_settings(record))
+
+
 def load_trained(record: dict, workdir: Path, device: torch.device | str = "cpu"):
     """The method of `record`, with the weights of its checkpoint under `workdir`."""
     path = checkpoint.path_for(workdir, record["run_id"])
     if not path.exists():
-        raise BenchError(f"{record['run_id']}: no checkpoint at {path} (checkpoints stay on the machine "
-                         "that trained; pass --workdir, or rerun the run there)")
+        raise BenchError(f"{record['run_id']}: no checkpoint at {path} (checkpoints stay on the machine that "
+                         f"trained the run; pass its --workdir, or re-create it: {recreate_command(record)})")
     method = create_method(record["method"], image_shape=record.get("image_shape"), checkpoint=path,
                            **record["config"]["method"])
     return method.to(device).eval()
 
 
-__all__ = ["find_run", "load_trained"]
+__all__ = ["find_run", "load_trained", "recreate_command", "test_matching"]

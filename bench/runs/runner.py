@@ -1,7 +1,8 @@
 """Runs a sweep's jobs on one machine: seeding, building, training, evaluation, and one
-run record per job. A group of jobs (one seed, or S seeds trained as one batched step)
-is one `execute`. A job that fails or diverges is recorded and the sweep goes on; a
-Ctrl-C stops the sweep after checkpointing the current group."""
+run record per job, each run told to its trackers (`bench.tracking.trackers`) as it goes.
+A group of jobs (one seed, or S seeds trained as one batched step) is one `execute`. A
+job that fails or diverges is recorded and the sweep goes on; a Ctrl-C stops the sweep
+after checkpointing the current group."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from bench.files import RunLocked, run_lock
 from bench.rng import SeedRNG, seed_everything
 from bench.runs.plan import Job, already_done, seed_groups
 from bench.runs.records import git_commit, write_record
+from bench.tracking import progress as progress_bars
+from bench.tracking.trackers import RunTracker, open_tracker
 from bench.training import checkpoint
 from bench.training.trainer import RunState, Trainer
 
@@ -59,6 +62,8 @@ def _record_outcome(record: dict, job: Job, run: RunState, run_data: ImageDatase
     if run.status == "completed":
         record["metrics"] = evaluate_clustering(run.method, run_data, job.train.eval_batch_size)
         record.update(measure_beyond_clustering(job, run.method, run_data, device))
+        run.tracker.measurements(run.steps, record)
+        run.tracker.images(run.steps, run.method, to_float(run_data.test_x[:50]), record["metrics"]["test"]["matching"])
 
 
 def _failed(record: dict, exc: Exception) -> None:
@@ -82,16 +87,28 @@ def fit_closed_form(run: RunState, data: ImageDataset, device: torch.device) -> 
         checkpoint.save(checkpoint.run_state(run, 0, [], None, 0.0), run.checkpoint)
 
 
+def _open_tracker(job: Job, record: dict, workdir: Path, resume: bool, trackers: tuple[str, ...]) -> RunTracker:
+    """The run's trackers in its work folder; a resumed run's start after its checkpoint's step."""
+    step = None
+    if trackers and resume and job.checkpoint(workdir).exists():
+        try:
+            step = checkpoint.peek_step(job.checkpoint(workdir))
+        except BenchError:
+            pass  # the run fails on its checkpoint in a moment, and says why
+    return open_tracker(trackers, Path(workdir) / job.run_id, record, step, label=f"{job.method} s{job.seed}")
+
+
 def execute(group: list[Job], data: ImageDataset, device: torch.device, results_dir: Path,
-            workdir: Path, resume: bool = False, progress: bool = True) -> list[dict]:
+            workdir: Path, resume: bool = False, progress: bool = True, trackers: tuple[str, ...] = ()) -> list[dict]:
     """Train one seed, or S seeds of one (method, config) as one batched step
     (`bench.training.seed_batch`), then evaluate each seed as its lone run would; write and
     return one record per seed (status completed, diverged, interrupted or failed). A seed's
     wall_time_s is the group's training time (shared by its seeds; for a resumed run, plus
     the segments before the stop) and its own evaluation; `seed_batch` in the record says
-    how many seeds shared it."""
+    how many seeds shared it. `trackers`: the backends each run logs to (none by default
+    here; `bench run` opens TensorBoard unless told otherwise)."""
     records = [_new_record(job, device) for job in group]
-    first, runs = group[0], None
+    first, runs, tracked = group[0], None, [RunTracker() for _ in group]
     start = time.perf_counter()
     try:
         run_data = data.subset(first.train.train_size, first.train.test_size).to(device)
@@ -101,6 +118,8 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, results_
             method = create_method(job.method, job.preset, run_data.image_shape, **job.overrides)
             rng = SeedRNG(device) if len(group) > 1 else None  # alone, a run owns the global generators
             runs.append(RunState(method, job.seed, job.checkpoint(workdir), rng))
+        for i, (job, run) in enumerate(zip(group, runs)):
+            run.tracker = tracked[i] = _open_tracker(job, records[i], workdir, resume, trackers)
         for record, run in zip(records, runs):
             record.update(n_clusters=run.method.n_clusters, n_classes=run_data.n_classes,
                           image_shape=list(run_data.image_shape))
@@ -120,13 +139,14 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, results_
         own_start = time.perf_counter()
         if runs is not None:
             try:
-                with runs[i].own_rng():
+                with runs[i].own_rng(), progress_bars.shown(progress, f"{job.method} s{job.seed}"):
                     _record_outcome(record, job, runs[i], run_data, device)
             except Exception as exc:  # recorded; the other seeds go on
                 _failed(record, exc)
         prior = runs[i].prior_seconds if runs is not None else 0.0
         out.append(_write(record, job.checkpoint(workdir), prior + train_seconds + time.perf_counter() - own_start,
                           results_dir))
+        tracked[i].close(record["status"])
     return out
 
 
@@ -167,10 +187,10 @@ def summary_line(record: dict) -> str:
 
 def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir: Path,
              workdir: Path, resume: bool = False, progress: bool = True, echo=print,
-             batch_seeds: bool = False) -> list[dict]:
+             batch_seeds: bool = False, trackers: tuple[str, ...] = ()) -> list[dict]:
     """Run `jobs` in order; returns their records (skipped ones excluded). With
     `batch_seeds`, the seeds of a method train together. Stops early after an interrupted
-    job, since the user asked the whole sweep to stop."""
+    job, since the user asked the whole sweep to stop. `trackers`: see `execute`."""
     records = []
     todo = []
     for job in jobs:
@@ -191,7 +211,7 @@ def run_jobs(jobs: list[Job], data_root: Path, device: torch.device, results_dir
                 echo(f"{group[0].method} seed {','.join(str(j.seed) for j in group)}: another bench process is "
                      f"running it (lock in {held}), skipped")
                 continue
-            done = execute(group, data, device, results_dir, workdir, resume, progress)
+            done = execute(group, data, device, results_dir, workdir, resume, progress, trackers)
         for record in done:
             records.append(record)
             echo(summary_line(record))
