@@ -118,7 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "time from recorded `bench speed` measurements; train nothing")
     run.add_argument("--resume", action="store_true",
                      help="continue from checkpoints; skip runs already recorded as completed")
-    run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars (training and every stage after it)")
+    run.add_argument("--tracker", default="tensorboard", metavar="tensorboard|mlflow|none",
+                     help="where each run logs its losses, evaluations and image grids as it trains: tensorboard "
+                          "(default; WORKDIR/RUN_ID/tb), mlflow (when installed; $MLFLOW_TRACKING_URI, else "
+                          "WORKDIR/mlflow.db), both as a comma list, or none")
     run.add_argument("--metrics-backend", choices=("bench", "dlib"), default=None,
                      help="who computes disentanglement metrics on factor datasets: bench (default) or "
                           "disentanglement-lib, when installed")
@@ -156,9 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"where the JSON goes (default {results}/speed)")
     speed.add_argument("--reference", action="store_true", help=reference_help)
 
-    table = sub.add_parser("table", help="a paper-shaped table from the run records")
-    table.add_argument("--kind", choices=("clustering", "qloss"), default="clustering",
-                       help="clustering: test error vs claims; qloss: unrolled InfoGAN's final Q losses per K")
+    table = sub.add_parser("table", help="one table from the run records (Markdown, numeric CSV, LaTeX)")
+    table.add_argument("--kind", choices=("clustering", "qloss", "disentanglement", "morphometrics", "speed"),
+                       default="clustering",
+                       help="clustering: test error vs claims; qloss: unrolled InfoGAN's final Q losses per K; "
+                            "disentanglement: metrics on a dataset with known factors (e.g. --dataset dsprites); "
+                            "morphometrics: which code drives which morphometric; speed: every results/speed "
+                            "measurement")
     table.add_argument("--results-dir", type=Path, default=results, help=results_help)
     table.add_argument("--dataset", default="mnist")
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
@@ -182,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--results-dir", type=Path, default=results, help=results_help)
     plot.add_argument("--reference", action="store_true", help=reference_help)
     plot.add_argument("--workdir", type=Path, default=Path("runs"))
-    plot.add_argument("--data-root", default=None, help="for reconstructions: default $BENCH_DATA, else ./data")
+    plot.add_argument("--data-root", default=None,
+                      help="for reconstructions, and for traversals of a record without the matching of its "
+                           "categories to digits: default $BENCH_DATA, else ./data")
     plot.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/figures")
     return parser
 
@@ -233,6 +243,7 @@ def cmd_run(args) -> int:
     from bench.runs.plan import plan
     from bench.runs.records import RECORD_DIR
     from bench.runs.sweep import run_jobs
+    from bench.tracking.trackers import check_available, parse_kinds
 
     dataset = resolve_dataset(args.dataset)
     methods = METHODS.resolve(args.methods)
@@ -241,6 +252,8 @@ def cmd_run(args) -> int:
         variants = [{**v, "metrics_backend": args.metrics_backend} for v in variants]
     if args.batch_seeds and args.jobs > 1:
         raise BenchError("--batch-seeds and --jobs N are two ways to run seeds together; pick one")
+    trackers = parse_kinds(args.tracker)
+    check_available(trackers)
     jobs = plan(methods, args.seeds, dataset, args.preset, variants,
                 device_kind=choose_device(args.device).type if args.executor == "local" else
                 ("cuda" if (args.gpus_per_job or 0) > 0 or args.device.startswith("cuda") else "cpu"))
@@ -254,7 +267,7 @@ def cmd_run(args) -> int:
     check_writable(args.workdir, "workdir")
     records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
                        resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds,
-                       executor=executor)
+                       executor=executor, trackers=trackers)
     statuses = [r["status"] for r in records]
     if "interrupted" in statuses:
         return EXIT_INTERRUPTED
@@ -291,17 +304,25 @@ def cmd_speed(args) -> int:
 
 def cmd_table(args) -> int:
     from bench.datasets.npz import dataset_name, is_npz
-    from bench.report.clustering import clustering_table
-    from bench.report.qloss import qloss_table
+    from bench.report.builder import table_for
+    from bench.report.speed import write_speed_tables
     from bench.report.tables import to_markdown, write_table
     from bench.runs.records import load_records
 
     if is_npz(args.dataset):  # the name its runs were recorded under
         args.dataset = dataset_name(Path(args.dataset[len("npz:"):]))
-    build = {"clustering": clustering_table, "qloss": qloss_table}[args.kind]
-    table = build(load_records(args.results_dir), args.dataset)
-    print(to_markdown(table))
-    paths = write_table(table, args.out or args.results_dir / "tables", f"{args.kind}_{args.dataset}")
+    out = args.out or args.results_dir / "tables"
+    if args.kind == "speed":
+        written = write_speed_tables(args.results_dir, out)
+        if not written:
+            raise BenchError(f"no speed measurements under {args.results_dir}/speed; run `bench speed` first")
+        for path, _, _ in written:
+            print(path.read_text())
+        print("written: " + ", ".join(str(path) for path, _, _ in written))
+        return 0
+    table = table_for(args.kind, load_records(args.results_dir), args.dataset)
+    print(to_markdown(table.table))
+    paths = write_table(table.table, out, table.stem, table.latex)
     print("\nwritten: " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -319,24 +340,27 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from bench.report.figures import reconstruction_grid, traversal_grids
-    from bench.runs.recorded import find_run, load_trained
+    from bench.report.figures import reconstruction_grid, run_name, traversal_grids
+    from bench.runs.recorded import find_run, load_trained, test_matching
 
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
     method = load_trained(record, args.workdir)
     out = args.out or args.results_dir / "figures"
     check_not_reference(out, args.reference, "new figures")
+    heading = f"{record['run_id']} ({run_name(record)})"
     if args.kind == "traversals":
         if not method.generates:
             raise BenchError(f"{record['method']} has no generator to traverse")
-        paths = traversal_grids(method, out, record["run_id"])
+        matching = test_matching(record, method, default_data_root(args.data_root)) \
+            if method.code_spec.categorical else None
+        paths = traversal_grids(method, out, record["run_id"], heading, matching)
     else:
         if not method.reconstructs:
             raise BenchError(f"{record['method']} has no decoder to reconstruct with")
         source = record.get("dataset_source") or {}
         name = resolve_dataset("npz:" + source["path"]) if source.get("path") else record["dataset"]
         data = load_dataset(name, default_data_root(args.data_root)).cropped(method.image_shape)
-        paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"])]
+        paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"], heading)]
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
 

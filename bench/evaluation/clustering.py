@@ -38,7 +38,18 @@ def cluster_accuracy(y_true, y_pred, mapping: str = "hungarian") -> float:
     return float(correct) / len(y_true)
 
 
-def clustering_scores(y_true, y_pred) -> dict[str, float]:
+def hungarian_matching(y_true, y_pred) -> list[list[int]]:
+    """[[cluster, class], ...] sorted by cluster: the one-to-one mapping that "accuracy"
+    scores, so figures can put the cluster that stands for digit d in row d. Clusters
+    left unmatched (more clusters than classes) or never predicted are absent."""
+    clusters, y_pred = np.unique(np.asarray(y_pred), return_inverse=True)
+    classes, y_true = np.unique(np.asarray(y_true), return_inverse=True)
+    table = contingency_matrix(y_pred, y_true)
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    return sorted([int(clusters[r]), int(classes[c])] for r, c in zip(rows, cols))
+
+
+def clustering_scores(y_true, y_pred) -> dict:
     """Everything a run record stores about a clustering of labelled data."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     return {
@@ -47,6 +58,7 @@ def clustering_scores(y_true, y_pred) -> dict[str, float]:
         "nmi": float(normalized_mutual_info_score(y_true, y_pred)),
         "ari": float(adjusted_rand_score(y_true, y_pred)),
         "clusters_used": int(len(np.unique(y_pred))),
+        "matching": hungarian_matching(y_true, y_pred),
     }
 
 

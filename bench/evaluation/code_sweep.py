@@ -32,6 +32,7 @@ from scipy.stats import spearmanr
 
 from bench.errors import BenchError
 from bench.evaluation.morphometrics import MORPHOMETRICS, measure
+from bench.tracking import progress
 
 
 class SweepScores(NamedTuple):
@@ -94,12 +95,15 @@ def code_sweep(method, n: int = 64, steps: int = 9, seed: int = 0, batch_size: i
     method.eval()
     try:
         frames = []
-        for j, values, bases, images in sweep_images(method, n, steps, seed, batch_size):
-            frame = measure(images)
-            frame.insert(0, "value", values)
-            frame.insert(0, "base", bases)
-            frame.insert(0, "code", j)
-            frames.append(frame)
+        with progress.bar(f"morphometrics of {spec.continuous} code sweeps", total=spec.continuous * n * steps,
+                          unit="img") as bar:
+            for j, values, bases, images in sweep_images(method, n, steps, seed, batch_size):
+                frame = measure(images)
+                frame.insert(0, "value", values)
+                frame.insert(0, "base", bases)
+                frame.insert(0, "code", j)
+                frames.append(frame)
+                bar.update(len(frame))
     finally:
         method.train(was_training)
     samples = pd.concat(frames, ignore_index=True)

@@ -2,41 +2,57 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 from bench.datasets.base import ImageDataset, to_float
 from bench.evaluation.clustering import accuracy_with_labels, clustering_scores, most_confident_labels
+from bench.tracking import progress
 
 
 @torch.inference_mode()
-def apply_in_batches(method, fn, x_uint8: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """fn(images) over uint8 images in float batches, the method in eval mode; on the host."""
+def apply_in_batches(method, fn, x_uint8: torch.Tensor, batch_size: int, what: str = "",
+                     leave: bool = True) -> torch.Tensor:
+    """fn(images) over uint8 images in float batches, the method in eval mode; on the host.
+    With `what`, a progress bar of that name counts the images."""
     was_training = method.training
     method.eval()
+    parts = []
     try:
-        parts = [fn(to_float(x_uint8[i : i + batch_size])) for i in range(0, len(x_uint8), batch_size)]
+        with progress.bar(what, len(x_uint8), "img", leave) if what else contextlib.nullcontext() as bar:
+            for i in range(0, len(x_uint8), batch_size):
+                batch = x_uint8[i : i + batch_size]
+                parts.append(fn(to_float(batch)))
+                if bar is not None:
+                    bar.update(len(batch))
     finally:
         method.train(was_training)
     return torch.cat(parts).cpu()
 
 
-def predict_clusters(method, x_uint8: torch.Tensor, batch_size: int) -> torch.Tensor:
-    return apply_in_batches(method, method.cluster, x_uint8, batch_size)
+def predict_clusters(method, x_uint8: torch.Tensor, batch_size: int, what: str = "", leave: bool = True) -> torch.Tensor:
+    return apply_in_batches(method, method.cluster, x_uint8, batch_size, what, leave)
 
 
-def evaluate_clustering(method, data: ImageDataset, batch_size: int = 1000) -> dict[str, dict]:
+def evaluate_clustering(method, data: ImageDataset, batch_size: int = 1000, step: int | None = None) -> dict[str, dict]:
     """Clustering scores on the training images (no labels were used to train) and the test
     split. A method with cluster probabilities also gets `accuracy_most_confident`: each
     cluster labelled by its most confident training image (labels are read for that one
-    image per cluster, as the AAE paper labels with held-out images)."""
+    image per cluster, as the AAE paper labels with held-out images). At a `step` during
+    training the progress bars vanish when done (the training bar goes on); the final
+    evaluation's stay."""
     splits = {"train": (data.train_x, data.train_y), "test": (data.test_x, data.test_y)}
+    at = f" at step {step}" if step is not None else ""
     if method.soft_clusters:
-        probabilities = {split: apply_in_batches(method, method.cluster_probabilities, x, batch_size)
+        probabilities = {split: apply_in_batches(method, method.cluster_probabilities, x, batch_size,
+                                                 f"evaluate {split}{at}", leave=step is None)
                          for split, (x, _) in splits.items()}
         predictions = {split: p.argmax(dim=1) for split, p in probabilities.items()}
         labels = most_confident_labels(probabilities["train"].numpy(), data.train_y.cpu().numpy())
     else:
-        predictions = {split: predict_clusters(method, x, batch_size) for split, (x, _) in splits.items()}
+        predictions = {split: predict_clusters(method, x, batch_size, f"evaluate {split}{at}", leave=step is None)
+                       for split, (x, _) in splits.items()}
     out = {}
     for split, (_, y) in splits.items():
         truth, pred = y.cpu().numpy(), predictions[split].numpy()

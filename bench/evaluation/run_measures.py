@@ -17,6 +17,7 @@ import torch
 
 from bench.datasets.base import ImageDataset
 from bench.evaluation.harness import apply_in_batches
+from bench.tracking import progress
 
 
 def ground_truth_for(dataset: str):
@@ -120,8 +121,10 @@ def tsne_layout(method, data: ImageDataset, points: int, seed: int, batch_size: 
     from sklearn.manifold import TSNE
 
     x, y = data.test_x[:points], data.test_y[:points]
-    codes = apply_in_batches(method, lambda batch: method.embed(batch).float(), x, batch_size).numpy()
+    codes = apply_in_batches(method, lambda batch: method.embed(batch).float(), x, batch_size,
+                             what="t-SNE: embed test images").numpy()
     perplexity = min(30.0, max(2.0, (len(codes) - 1) / 3))
-    layout = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
+    with progress.stage(f"t-SNE of {len(codes)} codes of {codes.shape[1]} dimensions"):
+        layout = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
     return {"x": np.round(layout[:, 0], 3).tolist(), "y": np.round(layout[:, 1], 3).tolist(),
             "label": y.cpu().tolist(), "n": len(codes)}

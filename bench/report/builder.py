@@ -13,52 +13,137 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.report import clustering, disentanglement, morphometrics, qloss
 from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
-from bench.report.clustering import clustering_table
-from bench.report.disentanglement import PREFIX as DISENTANGLEMENT
-from bench.report.disentanglement import disentanglement_table
+from bench.report.curves import accuracy_curves
 from bench.report.figures import tsne_figure
-from bench.report.morphometrics import morphometric_table
-from bench.report.qloss import qloss_table
-from bench.report.speed import load_speed, speed_command, speed_markdown
-from bench.report.tables import write_table
+from bench.report.speed import speed_command, write_speed_tables
+from bench.report.tables import Latex, write_table
 from bench.runs.records import RECORD_DIR, load_records, run_command, settings_of
 
 TABLES, FIGURES, SPEED = "tables", "figures", "speed"
 REPORT = "bench report"
 STATUS_ORDER = ("completed", "interrupted", "diverged", "failed")
+KINDS = ("clustering", "qloss", "disentanglement", "morphometrics", "speed")  # `bench table --kind`
+
+
+@dataclass
+class Table:
+    """One table of the report: its title, file stem, cells, LaTeX shape and `bench table` line."""
+
+    kind: str
+    dataset: str
+    title: str
+    stem: str
+    table: pd.DataFrame
+    latex: Latex
+    paths: tuple[Path, ...] = ()
+
+    @property
+    def command(self) -> str:
+        return shlex.join(["bench", "table", "--kind", self.kind] + (["--dataset", self.dataset]
+                                                                     if self.dataset != "mnist" else []))
+
+
+def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
+    """The `kind` table of `dataset` (any kind but speed, which is per measurement file)."""
+    if kind == "clustering":
+        table = clustering.clustering_table(records, dataset)
+        if dataset in claimed_datasets():
+            return Table(kind, dataset, f"Clustering, {dataset}: test error %, NMI, ARI beside the papers' claims",
+                         f"clustering_{dataset}", table, clustering.LATEX)
+        # no paper claims anything here: the table came without claim columns
+        latex = Latex(tuple(c for c in clustering.LATEX.columns if c != "claimed error %"), clustering.LATEX.headers)
+        return Table(kind, dataset, f"Clustering, {dataset}: test error %, NMI, ARI", f"clustering_{dataset}",
+                     table, latex)
+    if kind == "qloss":
+        return Table(kind, dataset, f"Unrolled InfoGAN, {dataset}: final Q losses per unroll steps K",
+                     f"qloss_{dataset}", qloss.qloss_table(records, dataset), qloss.LATEX)
+    if kind == "disentanglement":
+        return Table(kind, dataset, f"Disentanglement, {dataset}: metrics against the ground-truth factors",
+                     f"disentanglement_{dataset}", disentanglement.disentanglement_table(records, dataset),
+                     disentanglement.LATEX)
+    if kind == "morphometrics":
+        return Table(kind, dataset, f"Morphometrics, {dataset}: which continuous code drives which morphometric",
+                     f"morphometrics_{dataset}", morphometrics.morphometric_table(records, dataset),
+                     morphometrics.LATEX)
+    raise BenchError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
 def build_report(results_dir: Path) -> list[Path]:
-    """Write the tables, t-SNE figures and README.md under `results_dir`; return their paths."""
+    """Write the tables, figures, README.md and index.html under `results_dir`; return their paths."""
+    from bench.report.html import write_html
+
     results_dir = Path(results_dir)
     records = load_records(results_dir)
     tables, written = [], []
-    for title, stem, table, also in _tables(records):
-        paths = write_table(table, results_dir / TABLES, stem)
-        tables.append((title, paths, also))
-        written += paths
+    for table in _tables(records):
+        table.paths = tuple(write_table(table.table, results_dir / TABLES, table.stem, table.latex))
+        tables.append(table)
+        written += table.paths
     speed = []
-    for source in sorted((results_dir / SPEED).glob("*.json")):
-        payload = load_speed(source)
-        path = results_dir / TABLES / f"{source.stem}.md"
-        path.write_text(speed_markdown(payload, f"Training speed: {source.stem}"))
-        speed.append((path, source, payload.get("device", "unknown device"), speed_command(payload["settings"])))
+    for path, source, payload in write_speed_tables(results_dir):
+        speed.append((path, source, payload.get("device", "unknown device"), speed_command(payload["settings"]),
+                      payload))
         written.append(path)
     tsne = []
     for record in _tsne_records(records):
         path = tsne_figure(record, results_dir / FIGURES)
         tsne.append((path, record))
         written.append(path)
+    curves = accuracy_curves(records, results_dir / FIGURES)
+    written += [path for path, _, _ in curves]
+    contents = Contents(results_dir, records, tables, speed, tsne, curves, set(written))
     readme = results_dir / "README.md"
-    readme.write_text(_readme(results_dir, records, tables, speed, tsne, set(written)))
-    return written + [readme]
+    readme.write_text(_readme(contents))
+    return written + [readme, write_html(contents)]
+
+
+@dataclass
+class Contents:
+    """Everything the index (README.md) and the page (index.html) show."""
+
+    results_dir: Path
+    records: pd.DataFrame
+    tables: list[Table]
+    speed: list[tuple]  # (table path, source json, device, command, payload)
+    tsne: list[tuple[Path, dict]]
+    curves: list[tuple[Path, str, str]]  # (figure, dataset, preset)
+    written: set[Path]
+
+    @property
+    def plotted(self) -> list[tuple[Path, str, str]]:
+        """(figure, run id, command) for the figures in figures/ that `bench report` did not draw."""
+        runs = dict(zip(self.records["run_id"], self.records["method"])) if not self.records.empty else {}
+        figures = sorted((self.results_dir / FIGURES).glob("*"))
+        return [(p, *_plot_command(p.stem, runs)) for p in figures if p.is_file() and p not in self.written]
+
+    @property
+    def stale(self) -> list[Path]:
+        return [p for p in sorted((self.results_dir / TABLES).glob("*")) if p.is_file() and p not in self.written]
+
+    def run_commands(self) -> list[tuple[str, str, str, str, str]]:
+        """(dataset, preset, method [variant], status counts, `bench run` command) per group of records."""
+        if self.records.empty:
+            return []
+        rows = []
+        groups = self.records.groupby(["dataset", "preset", "variant", "method", "device_kind"], sort=True)
+        for (dataset, preset, variant, method, device), group in sorted(
+                groups, key=lambda g: (g[0][0], g[0][1], g[0][3], g[0][2], g[0][4])):
+            counts = group["status"].value_counts()
+            order = [s for s in STATUS_ORDER if s in counts] + sorted(set(counts.index) - set(STATUS_ORDER))
+            command = run_command(method, dataset, [int(s) for s in group["seed"]], preset, settings_of(variant),
+                                  device)
+            rows.append((dataset, preset, method + (f" [{variant}]" if variant else ""),
+                         ", ".join(f"{counts[s]} {s}" for s in order), command))
+        return rows
 
 
 # a block of another Markdown file (the repository's README) that shows a table from here
@@ -85,33 +170,23 @@ def sync_blocks(readme: Path, results_dir: Path) -> bool:
 
 
 def _tables(records: pd.DataFrame):
-    """(title, file stem, table, the `bench table` line that writes it too, if any) for every
-    table the records support."""
+    """Every table the records support: clustering per dataset, unrolled InfoGAN's Q losses
+    (MNIST), disentanglement where runs carry scores, morphometrics where they carry sweeps."""
     datasets = sorted(records["dataset"].dropna().unique()) if not records.empty else []
     for dataset in datasets:  # each dataset's table carries its own claims, if any paper made some
-        claims = " beside the papers' claims" if dataset in claimed_datasets() else ""
-        yield (f"Clustering, {dataset}: test error %, NMI, ARI{claims}", f"clustering_{dataset}",
-               clustering_table(records, dataset), _table_command("clustering", dataset))
+        yield table_for("clustering", records, dataset)
     for dataset in datasets:
         if (records.loc[records["dataset"] == dataset, "method"] == "unrolled_infogan").any() or (
                 QLOSS_CLAIMS["dataset"] == dataset).any():
-            yield (f"Unrolled InfoGAN, {dataset}: final Q losses per unroll steps K", f"qloss_{dataset}",
-                   qloss_table(records, dataset), _table_command("qloss", dataset))
+            yield table_for("qloss", records, dataset)
     for dataset in datasets:
         runs = records[records["dataset"] == dataset]
-        if runs[[c for c in runs.columns if c.startswith(DISENTANGLEMENT)]].notna().any().any():
-            yield (f"Disentanglement, {dataset}: metrics against the ground-truth factors",
-                   f"disentanglement_{dataset}", disentanglement_table(records, dataset), "")
+        if runs[[c for c in runs.columns if c.startswith(disentanglement.PREFIX)]].notna().any().any():
+            yield table_for("disentanglement", records, dataset)
     for dataset in datasets:
-        table = morphometric_table(records, dataset)
-        if not table.empty:
-            yield (f"Morphometrics, {dataset}: which continuous code drives which morphometric",
-                   f"morphometrics_{dataset}", table, "")
-
-
-def _table_command(kind: str, dataset: str) -> str:
-    return "bench table" + (f" --kind {kind}" if kind != "clustering" else "") + (
-        f" --dataset {dataset}" if dataset != "mnist" else "")
+        table = table_for("morphometrics", records, dataset)
+        if not table.table.empty:
+            yield table
 
 
 def _tsne_records(records: pd.DataFrame) -> list[dict]:
@@ -175,84 +250,77 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
-def _readme(results_dir: Path, records: pd.DataFrame, tables, speed, tsne, written: set[Path]) -> str:
+def _readme(c: Contents) -> str:
+    results_dir = c.results_dir
     runs_dir = results_dir / RECORD_DIR
     lines = [
         "# Results",
         "",
         "<!-- generated by `bench report` from the files below; edit the code, not this file -->",
         "",
-        f"Every table and t-SNE figure here is rebuilt from the run records in "
+        f"Every table and figure here but those `bench plot` draws is rebuilt from the run records in "
         f"{_link(results_dir, runs_dir, 'runs/') if runs_dir.exists() else '`runs/` (none yet)'} "
-        f"and the speed measurements in `speed/` by `{REPORT}`, which also writes this index. "
-        "Numbers are mean ± sample std over completed seeds.",
+        f"and the speed measurements in `speed/` by `{REPORT}`, which also writes this index and "
+        f"{_link(results_dir, results_dir / 'index.html', 'index.html')} (the same, as one page with the tables "
+        "and figures in it). Numbers are mean ± sample std over completed seeds; the CSV files hold them as "
+        "numbers (mean, std, n, best, median).",
         "",
         "## Tables",
         "",
     ]
-    if tables:
+    if c.tables:
         lines += _table(["table", "files", "command"], [
-            [_cell(title), " · ".join(_link(results_dir, p, p.suffix[1:]) for p in paths),
-             _code(REPORT) + (f" (or {_code(also)})" if also else "")]
-            for title, paths, also in tables])
+            [_cell(t.title), " · ".join(_link(results_dir, p, p.suffix[1:]) for p in t.paths),
+             _code(REPORT) + f" (or {_code(t.command)})"]
+            for t in c.tables])
     else:
         lines += ["No run records yet.", ""]
 
-    if speed:
+    if c.speed:
         lines += ["## Training speed", "",
                   "Our training step beside the eager reference loop (`bench speed`); ms/step is the median "
                   "over repeats. Each table names its device: compare timings from the same device only.", ""]
         lines += _table(["table", "measured on", "source", "command"], [
             [_link(results_dir, path, path.stem), _cell(device), _link(results_dir, source, source.name), _code(command)]
-            for path, source, device, command in speed])
+            for path, source, device, command, _ in c.speed])
 
-    runs = dict(zip(records["run_id"], records["method"])) if not records.empty else {}
-    figures_dir = results_dir / FIGURES
-    others = [p for p in sorted(figures_dir.glob("*")) if p.is_file() and p not in written]
-    if tsne or others:
+    if c.tsne or c.curves or c.plotted:
         lines += ["## Figures", ""]
-    if tsne:
+    if c.curves:
+        lines += ["Test accuracy over training steps, one line per seed (from the records' periodic evaluations):", ""]
+        lines += _table(["figure", "dataset", "preset", "command"], [
+            [_link(results_dir, path, path.name), _cell(dataset), _cell(preset), _code(REPORT)]
+            for path, dataset, preset in c.curves])
+    if c.tsne:
         lines += ["t-SNE of each completed run's embedding of test images (the record's `tsne` layout), "
                   "coloured by true class:", ""]
         lines += _table(["figure", "method", "preset", "seed", "command"], [
             [_link(results_dir, path, path.name), _cell(_name(record)), _cell(record.get("preset", "")),
              str(record.get("seed", "")), _code(REPORT)]
-            for path, record in tsne])
-    if others:
+            for path, record in c.tsne])
+    if c.plotted:
         lines += ["Other figures, drawn from a run's checkpoint by `bench plot` (not rebuilt by `bench report`; the checkpoint "
                   "lives under `--workdir`, default `runs/`, on the machine that trained the run):", ""]
         lines += _table(["figure", "run", "command"], [
-            [_link(results_dir, p, p.name), _cell(run_id), _code(command)]
-            for p in others for run_id, command in [_plot_command(p.stem, runs)]])
+            [_link(results_dir, p, p.name), _cell(run_id), _code(command)] for p, run_id, command in c.plotted])
 
-    stale = [p for p in sorted((results_dir / TABLES).glob("*")) if p.is_file() and p not in written]
-    if stale:
+    if c.stale:
         lines += ["## Other files", "", "In `tables/` but not rebuilt by this report (e.g. a `bench table` for "
                   "another dataset, or a table whose runs were removed):", ""]
-        lines += [f"- {_link(results_dir, p)}" for p in stale] + [""]
+        lines += [f"- {_link(results_dir, p)}" for p in c.stale] + [""]
 
-    lines += _records_section(records)
+    lines += ["## Run records", ""]
+    rows = c.run_commands()
+    if not rows:
+        lines += ["None yet: `bench run --methods M` writes one JSON record per run under `runs/`."]
+    else:
+        lines += ["The `bench run` commands behind the records in `runs/`, one line per (dataset, preset, "
+                  "`--set` variant, method). Add `--resume` to continue interrupted runs from their checkpoints.", ""]
+        lines += _table(["dataset", "preset", "method", "runs", "command"],
+                        [[_cell(d), _cell(p), _cell(m), counts, _code(cmd)] for d, p, m, counts, cmd in rows])
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def _name(record: dict) -> str:
     variant = record.get("variant", "")
     return record["method"] + (f" [{variant}]" if variant else "")
-
-
-def _records_section(records: pd.DataFrame) -> list[str]:
-    lines = ["## Run records", ""]
-    if records.empty:
-        return lines + ["None yet: `bench run --methods M` writes one JSON record per run under `runs/`."]
-    lines += ["The `bench run` commands behind the records in `runs/`, one line per (dataset, preset, "
-              "`--set` variant, method). Add `--resume` to continue interrupted runs from their checkpoints.", ""]
-    rows = []
-    groups = records.groupby(["dataset", "preset", "variant", "method", "device_kind"], sort=True)
-    for (dataset, preset, variant, method, device), group in sorted(
-            groups, key=lambda g: (g[0][0], g[0][1], g[0][3], g[0][2], g[0][4])):
-        counts = group["status"].value_counts()
-        order = [s for s in STATUS_ORDER if s in counts] + sorted(set(counts.index) - set(STATUS_ORDER))
-        command = run_command(method, dataset, [int(s) for s in group["seed"]], preset, settings_of(variant), device)
-        rows.append([_cell(dataset), _cell(preset), _cell(method + (f" [{variant}]" if variant else "")),
-                     ", ".join(f"{counts[s]} {s}" for s in order), _code(command)])
-    return lines + _table(["dataset", "preset", "method", "runs", "command"], rows)

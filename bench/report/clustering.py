@@ -1,13 +1,13 @@
 """The clustering table, in the papers' shape: test error per method and setting,
 measured beside claimed, with what tells a collapse from noise.
 
-Beside the table's mapping, "error % (most confident)" labels each cluster with its most
-confident training image, the AAE paper's protocol, for methods that give cluster
-probabilities. A seed is *collapsed* when its clustering of the test split uses fewer than half of its K
+A seed is *collapsed* when its clustering of the test split uses fewer than half of its K
 clusters, or scores below twice chance (accuracy < 2 / classes): a GAN whose categorical
 code died, not an unlucky draw. Each row gives mean ± std over completed seeds, the best
 and the median seed, and how many seeds collapsed, so a mean dragged down by one dead
-seed reads differently from seeds that all land mediocre.
+seed reads differently from seeds that all land mediocre. Beside the table's mapping,
+"error % (most confident)" labels each cluster with its most confident training image, the
+AAE paper's protocol, for methods that give cluster probabilities.
 """
 
 from __future__ import annotations
@@ -16,11 +16,17 @@ import pandas as pd
 
 from bench.registry import METHODS
 from bench.report.claims import CLAIMS, NO_CLAIM
-from bench.report.tables import mean_std, not_completed
+from bench.report.tables import Claim, Latex, OutOf, not_completed, stat
 from bench.runs.records import settings_of
 
-COLUMNS = ["method", "preset", "device", "K", "mapping", "test error %", "best", "median", "collapsed",
-           "error % (most confident)", "NMI", "ARI", "seeds", "not completed", "claimed error %", "claim source"]
+# the text views show the test error's best and median seed as columns after it
+COLUMNS = ["method", "preset", "device", "K", "mapping", "test error %", "collapsed", "error % (most confident)",
+           "NMI", "ARI", "seeds", "not completed", "claimed error %", "claim source"]
+# a paper's table: the mapping follows from K (many-to-one when K > classes), the sources
+# become numbered notes, and the median, collapse and not-completed counts stay in the CSV
+LATEX = Latex(columns=("method", "preset", "K", "test error %", "best", "NMI", "ARI", "seeds", "claimed error %"),
+              headers=(("test error %", "error %"), ("claimed error %", "claimed %")),
+              cite=("claim source", "claimed error %"))
 
 
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
@@ -39,13 +45,12 @@ def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFr
         if (claim["method"], claim["K"]) in matched:
             continue
         rows.append({
-            "method": claim["method"], "preset": "—", "device": "—", "K": claim["K"], "mapping": "—",
-            "test error %": "not run", "best": "—", "median": "—", "collapsed": "", "error % (most confident)": "—",
-            "NMI": "—", "ARI": "—",
+            "method": claim["method"], "preset": None, "device": None, "K": int(claim["K"]), "mapping": None,
+            "test error %": "not run", "collapsed": "", "error % (most confident)": None, "NMI": None, "ARI": None,
             "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
             "claim source": claim["source"],
         })
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # object: K stays an int beside None
     return table if len(claims) else table.drop(columns=["claimed error %", "claim source"])
 
 
@@ -77,17 +82,15 @@ def _measured_row(key, group: pd.DataFrame, claims: pd.DataFrame, no_claim: dict
         "method": method + (f" [{variant}]" if variant else ""),
         "preset": preset,
         "device": device,
-        "K": k if k is not None else "—",
-        "mapping": "—" if k is None else ("many-to-one" if many else "hungarian"),
-        "test error %": mean_std(errors),
-        "best": f"{errors.min():.2f}" if len(errors) else "—",
-        "median": f"{errors.median():.2f}" if len(errors) else "—",
-        "collapsed": f"{int(dead.sum())} of {len(dead)}" if len(dead) else "",
+        "K": k,
+        "mapping": None if k is None else ("many-to-one" if many else "hungarian"),
+        "test error %": stat(errors, 2, better="lower", shown=("best", "median")),
+        "collapsed": OutOf(int(dead.sum()), len(dead)) if len(dead) else "",
         # the AAE paper's labelling: each cluster takes the label of its most confident image
-        "error % (most confident)": mean_std(100 * (1 - done.get("metrics.test.accuracy_most_confident",
-                                                                   pd.Series(dtype=float)))),
-        "NMI": mean_std(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3),
-        "ARI": mean_std(done.get("metrics.test.ari", pd.Series(dtype=float)), 3),
+        "error % (most confident)": stat(100 * (1 - done.get("metrics.test.accuracy_most_confident",
+                                                             pd.Series(dtype=float))), 2, better="lower"),
+        "NMI": stat(done.get("metrics.test.nmi", pd.Series(dtype=float)), 3, better="higher"),
+        "ARI": stat(done.get("metrics.test.ari", pd.Series(dtype=float)), 3, better="higher"),
         "seeds": len(done),
         "not completed": not_completed(group),
         "claimed error %": claimed,
@@ -99,8 +102,8 @@ def protocol_keys(method: str) -> tuple[str, ...]:
     return METHODS.get(method).protocol_keys if method in METHODS.names() else ()
 
 
-def _claimed(claim: pd.DataFrame) -> str:
+def _claimed(claim: pd.DataFrame) -> Claim | None:
     if claim.empty:
-        return "—"
+        return None
     mean, std = claim["claimed_mean"].iloc[0], claim["claimed_std"].iloc[0]
-    return f"{mean:g}" if pd.isna(std) else f"{mean:g} ± {std:g}"
+    return Claim(float(mean), None if pd.isna(std) else float(std))

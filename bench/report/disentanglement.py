@@ -12,9 +12,14 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.evaluation.disentanglement import KEYS
-from bench.report.tables import mean_std, not_completed
+from bench.report.tables import Latex, not_completed, stat
 
 PREFIX = "disentanglement.metrics."
+SHORT = {"beta_vae": "BetaVAE", "factor_vae": "FactorVAE", "mig": "MIG", "dci_disentanglement": "DCI-D",
+         "dci_completeness": "DCI-C", "dci_informativeness": "DCI-I", "sap": "SAP", "modularity": "Mod.",
+         "explicitness": "Expl."}
+# a paper's table: short metric names, the backend and not-completed counts left to the CSV
+LATEX = Latex(columns=("method", "preset", "seeds", *KEYS), headers=tuple(SHORT.items()))
 
 
 def metric_keys(records: pd.DataFrame) -> list[str]:
@@ -31,7 +36,7 @@ def disentanglement_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
     keys = metric_keys(records)
     columns = ["method", "preset", "device", "seeds", "backend", *keys, "not completed"]
     if records.empty or "dataset" not in records:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns, dtype=object)
     runs = records[records["dataset"] == dataset]
     rows = []
     for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
@@ -48,11 +53,11 @@ def disentanglement_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
             "device": device,
             "seeds": len(scored),
             "backend": ", ".join(sorted(backends)) or "—",
-            **{k: mean_std(scored.get(PREFIX + k, pd.Series(dtype=float)).astype(float), 3) for k in keys},
+            **{k: stat(scored.get(PREFIX + k, pd.Series(dtype=float)), 3, better="higher") for k in keys},
             "not completed": ", ".join(filter(None, [not_completed(group),
                                                      f"{missing} without scores" if missing else ""])),
         })
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns, dtype=object)
 
 
 def _has_scores(runs: pd.DataFrame) -> pd.Series:

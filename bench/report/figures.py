@@ -1,107 +1,121 @@
-"""Image grids like the papers' figures, drawn from a recorded run's checkpoint.
+"""Figures as PNGs: a method's image grids framed with a title and axis labels (`bench
+plot`), and the t-SNE layout a run record keeps (`bench report`).
 
-- categorical grid (LatentGAN-AE Fig. 2): row k = category k, column j = noise sample j
-  (the same noise down each column), continuous codes at 0;
-- one grid per continuous code (Figs. 3-4): row i = a (category, noise) pair, columns
-  sweep that code over [-1.5, 1.5] with the other codes at 0;
-- reconstructions (AE methods): rows alternate real test images and Dec(Enc(x)).
+Every figure is drawn on a bare Agg figure (no pyplot state) and saved without a
+Software stamp (`save`), so the same input always gives the same bytes. Titles are
+wrapped to the figure's width and sit above the whole figure, so no legend or long
+method name pushes them off the canvas.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import torch
-from torchvision.utils import save_image
 
+from bench.report import grids
 from bench.runs.records import changed_settings, variant_label
 
-SWEEP = (-1.5, 1.5)
+
+def new_figure(width: float, height: float):
+    """A matplotlib Figure on the Agg canvas, with no global pyplot state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
 
 
-def _save(images: torch.Tensor, path: Path, ncol: int) -> Path:
+def save(fig, path: Path) -> Path:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images.float().cpu(), path, nrow=ncol, normalize=True, value_range=(-1, 1), padding=2, pad_value=1)
+    fig.savefig(path, format="png", metadata={"Software": None})
     return path
 
 
-@torch.no_grad()
-def traversal_grids(method, out_dir: Path, stem: str, columns: int = 10, seed: int = 0) -> list[Path]:
-    spec = method.code_spec
-    method.eval()
-    g = torch.Generator(device=next(method.parameters()).device).manual_seed(seed)
-    k = max(spec.categorical, 1)
-    base = method.sample_codes(columns, generator=g)  # one noise vector per column
-    paths = []
-
-    # rows = category, columns = noise
-    codes = {
-        "noise": base["noise"].repeat(k, 1),
-        "categorical": torch.arange(k, device=base["noise"].device).repeat_interleave(columns),
-        "continuous": torch.zeros(k * columns, spec.continuous, device=base["noise"].device),
-    }
-    paths.append(_save(method.generate(codes), out_dir / f"{stem}_categorical.png", columns))
-
-    # one grid per continuous code: rows = (category, noise) pairs, columns = the sweep
-    rows = method.sample_codes(k, generator=g)
-    rows["categorical"] = torch.arange(k, device=rows["noise"].device)
-    values = torch.linspace(*SWEEP, columns, device=rows["noise"].device)
-    for j in range(spec.continuous):
-        cont = torch.zeros(k * columns, spec.continuous, device=values.device)
-        cont[:, j] = values.repeat(k)
-        codes = {
-            "noise": rows["noise"].repeat_interleave(columns, 0),
-            "categorical": rows["categorical"].repeat_interleave(columns),
-            "continuous": cont,
-        }
-        paths.append(_save(method.generate(codes), out_dir / f"{stem}_continuous{j + 1}.png", columns))
-    return paths
+def wrap(text: str, width_inches: float, fontsize: float = 10) -> str:
+    """`text` with each line wrapped to about the characters that fit `width_inches`."""
+    chars = max(20, int(width_inches * 72 / (0.55 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in text.splitlines())
 
 
-@torch.no_grad()
-def reconstruction_grid(method, images: torch.Tensor, out_dir: Path, stem: str, columns: int = 10) -> Path:
-    """`images`: float in [-1, 1]; drawn as pairs of rows (real, reconstruction)."""
-    method.eval()
-    n = (len(images) // columns) * columns
-    real = images[:n]
-    recon = method.reconstruct(real)
-    pairs = torch.stack([real.view(-1, columns, *real.shape[1:]), recon.view(-1, columns, *real.shape[1:])], 1)
-    return _save(pairs.flatten(0, 2), out_dir / f"{stem}_reconstructions.png", columns)
+def run_name(record: dict) -> str:
+    """'infogan [k=0], mnist, smoke, seed 0' for a record's figures."""
+    variant = record["variant"] if "variant" in record else variant_label(changed_settings(record))
+    name = record["method"] + (f" [{variant}]" if variant else "")
+    return f"{name}, {record.get('dataset', '?')}, {record.get('preset', '?')}, seed {record.get('seed', '?')}"
+
+
+def grid_figure(grid: grids.Grid, heading: str, scale: float = 1.6):
+    """`grid` at `scale` screen pixels per image pixel, titled '<heading>' and the grid's
+    own title, with its row and column labels as ticks and its axis labels."""
+    picture = grid.picture()
+    _, height, width = picture.shape
+    cell_h, cell_w = (height - grids.PADDING) / grid.rows, (width - grids.PADDING) / grid.columns
+    left = 1.2 if grid.row_labels else 0.4
+    fig_w, fig_h = width * scale / 100 + left + 0.3, height * scale / 100 + 1.5
+    fig = new_figure(fig_w, fig_h)
+    ax = fig.add_axes((left / fig_w, 0.65 / fig_h, width * scale / 100 / fig_w, height * scale / 100 / fig_h))
+    ax.imshow(picture.permute(1, 2, 0).numpy(), interpolation="nearest")
+    centre = grids.PADDING / 2
+
+    def ticks(labels, cell):
+        return [centre + cell * (i + 0.5) for i in range(len(labels))]
+
+    ax.set_xticks(ticks(grid.column_labels, cell_w), grid.column_labels, fontsize=8)
+    ax.set_yticks(ticks(grid.row_labels, cell_h), grid.row_labels, fontsize=8)
+    ax.tick_params(length=0)
+    ax.set_xlabel(grid.xlabel, fontsize=9)
+    ax.set_ylabel(grid.ylabel, fontsize=9)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.suptitle(wrap(f"{heading}\n{grid.title}", fig_w, 10), fontsize=10, y=1 - 0.08 / fig_h, va="top")
+    return fig
+
+
+def grid_png(grid: grids.Grid, heading: str, out_dir: Path, stem: str) -> Path:
+    return save(grid_figure(grid, heading), Path(out_dir) / f"{stem}_{grid.name}.png")
+
+
+def traversal_grids(method, out_dir: Path, stem: str, heading: str = "", matching: list | None = None,
+                    columns: int = 10, seed: int = 0) -> list[Path]:
+    """`<stem>_categorical.png` and `<stem>_continuousJ.png` (see `bench.report.grids`)."""
+    return [grid_png(grid, heading or stem, out_dir, stem)
+            for grid in grids.traversals(method, matching, columns, seed)]
+
+
+def reconstruction_grid(method, images: torch.Tensor, out_dir: Path, stem: str, heading: str = "",
+                        columns: int = 10) -> Path:
+    """`<stem>_reconstructions.png`: `images` (float in [-1, 1]) over their reconstructions."""
+    return grid_png(grids.reconstructions(method, images, columns), heading or stem, out_dir, stem)
 
 
 def tsne_figure(record: dict, out_dir: Path) -> Path:
     """`out_dir/tsne-{run_id}.png`: the record's t-SNE layout of embed(x) on test images,
-    one colour per true class. Drawn on a bare Agg figure (no pyplot state) and saved
-    without a Software stamp, so the same record always gives the same bytes."""
+    one colour per true class."""
     import pandas as pd
     import seaborn as sns
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     layout = record["tsne"]
     points = pd.DataFrame({"x": layout["x"], "y": layout["y"], "class": layout["label"]})
     classes = sorted(points["class"].unique())
     colours = sns.color_palette("tab10" if len(classes) <= 10 else "husl", len(classes))
 
-    fig = Figure(figsize=(6.4, 5.6), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = new_figure(6.4, 5.8)
     ax = fig.subplots()
     sns.scatterplot(data=points, x="x", y="y", hue="class", hue_order=classes, palette=dict(zip(classes, colours)),
                     s=6, linewidth=0, alpha=0.8, legend="full", ax=ax)
     ax.legend(title="class", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, markerscale=2)
-    ax.set(xticks=[], yticks=[], xlabel="", ylabel="")
-    ax.set_title(_tsne_title(record, len(points)), fontsize=10)
+    ax.set(xticks=[], yticks=[], xlabel="t-SNE 1", ylabel="t-SNE 2")
+    fig.suptitle(wrap(_tsne_title(record, len(points)), 6.4), fontsize=10)
     fig.tight_layout()
-    path = Path(out_dir) / f"tsne-{record['run_id']}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
-    return path
+    return save(fig, Path(out_dir) / f"tsne-{record['run_id']}.png")
 
 
 def _tsne_title(record: dict, n: int) -> str:
-    variant = record["variant"] if "variant" in record else variant_label(changed_settings(record))
-    name = record["method"] + (f" [{variant}]" if variant else "")
-    line = f"t-SNE of embed(x): {name}, {record.get('preset', '?')}, seed {record.get('seed', '?')}"
+    line = f"t-SNE of embed(x): {run_name(record)}"
     test = (record.get("metrics") or {}).get("test") or {}
     many = (record.get("n_clusters") or 0) > (record.get("n_classes") or 10)
     accuracy = test.get("accuracy_many_to_one" if many else "accuracy")

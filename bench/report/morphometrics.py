@@ -17,9 +17,10 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.evaluation.morphometrics import MORPHOMETRICS
-from bench.report.tables import mean_std, not_completed
+from bench.report.tables import Latex, not_completed, stat
 
 COLUMNS = ["method", "preset", "device", "morphometric", "best code", "abs Spearman ρ", "gap", "seeds", "not completed"]
+LATEX = Latex(columns=tuple(c for c in COLUMNS[:-1] if c != "device"), headers=(("abs Spearman ρ", "|ρ|"),))
 
 
 def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
@@ -27,7 +28,7 @@ def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.Data
     `dataset` with morphometric scores: the modal best code with its agreement ("c1 (4/5)"),
     that code's |Spearman ρ| and the gap, mean ± std over those seeds."""
     if records.empty or "morphometrics.gaps" not in records:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=COLUMNS, dtype=object)
     runs = records[records["dataset"] == dataset]
     rows = []
     for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
@@ -44,7 +45,7 @@ def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.Data
             rows.append({"method": label, "preset": preset, "device": device, "morphometric": m,
                          **_cells(scores, gaps[gaps["morphometric"] == m], m, len(done)),
                          "seeds": len(done), "not completed": not_completed(group)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
 
 
 def _is_list(value) -> bool:
@@ -67,15 +68,15 @@ def _ordered(names) -> list[str]:
 def _cells(scores: pd.DataFrame, gaps: pd.DataFrame, morphometric: str, n_runs: int) -> dict:
     best = gaps.dropna(subset=["best_code"])
     if best.empty:
-        return {"best code": "—", "abs Spearman ρ": "—", "gap": mean_std(gaps["gap"].astype(float), 3)}
+        return {"best code": None, "abs Spearman ρ": None, "gap": stat(gaps["gap"], 3, better="higher")}
     code = _modal_code(best, scores, morphometric)
     agree = int((best["best_code"].astype(int) == code).sum())
     mine = (scores[(scores["morphometric"] == morphometric) & (scores["code"] == code)]
             if not scores.empty else scores)
     return {
         "best code": f"c{code + 1} ({agree}/{n_runs})",
-        "abs Spearman ρ": mean_std(mine["abs_spearman"].astype(float), 3) if not mine.empty else "—",
-        "gap": mean_std(gaps["gap"].astype(float), 3),
+        "abs Spearman ρ": stat(mine["abs_spearman"], 3, better="higher") if not mine.empty else None,
+        "gap": stat(gaps["gap"], 3, better="higher"),
     }
 
 

@@ -14,18 +14,21 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report.claims import QLOSS_CLAIMS
-from bench.report.tables import mean_std, not_completed
+from bench.report.tables import Claim, Latex, not_completed, stat
 from bench.runs.records import settings_of, variant_label
 
 METHOD = "unrolled_infogan"
 COLUMNS = ["K", "preset", "device", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
            "not completed", "claimed continuous", "claimed discrete"]
+LATEX = Latex(columns=("K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
+                       "claimed continuous", "claimed discrete"),
+              headers=(("Q loss continuous", "continuous"), ("Q loss discrete", "discrete")))
 
 
 def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
-    """One row per (K, preset, other --set changes) of unrolled_infogan runs, mean ± std
-    over completed seeds; the paper's value beside `paper` rows that changed nothing but K,
-    and "not run" rows for the paper's K values with no such run."""
+    """One row per (K, preset, device kind, other --set changes) of unrolled_infogan runs,
+    mean ± std over completed seeds; the paper's value beside `paper` rows that changed
+    nothing but K, and "not run" rows for the paper's K values with no such run."""
     runs, claims = records, QLOSS_CLAIMS[QLOSS_CLAIMS["dataset"] == dataset]
     if not runs.empty:
         runs = runs[(runs["method"] == METHOD) & (runs["dataset"] == dataset)].copy()
@@ -38,13 +41,17 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
             rows.append(_row(k, preset, other, group, claims) | {"device": device})
     matched = {row["K"] for row in rows if row["other settings"] == "" and row["preset"] == "paper"}
     for _, claim in claims[~claims["K"].isin(matched)].iterrows():
-        rows.append({"K": int(claim["K"]), "preset": "—", "device": "—", "other settings": "",
-                     "Q loss continuous": "not run",
-                     "Q loss discrete": "not run", "seeds": 0, "not completed": "",
-                     "claimed continuous": f"{claim['continuous']:g}", "claimed discrete": f"{claim['discrete']:g}"})
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    table = table.sort_values(["K", "preset"], kind="stable").reset_index(drop=True)
+        rows.append({"K": int(claim["K"]), "preset": None, "device": None, "other settings": "",
+                     "Q loss continuous": "not run", "Q loss discrete": "not run", "seeds": 0, "not completed": "",
+                     "claimed continuous": Claim(float(claim["continuous"])),
+                     "claimed discrete": Claim(float(claim["discrete"]))})
+    table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+    table = table.sort_values(["K", "preset"], kind="stable", key=_sortable).reset_index(drop=True)
     return table if len(claims) else table.drop(columns=["claimed continuous", "claimed discrete"])
+
+
+def _sortable(column: pd.Series) -> pd.Series:
+    return column.fillna("—") if column.name == "preset" else column
 
 
 def _other_settings(variant: str) -> str:
@@ -63,10 +70,10 @@ def _row(k: int, preset: str, other: str, group: pd.DataFrame, claims: pd.DataFr
     claim = claims[claims["K"] == k] if not other and preset == "paper" else claims.iloc[0:0]
     return {
         "K": k, "preset": preset, "other settings": other,
-        "Q loss continuous": mean_std(done["losses"].apply(_final, name="q_cont"), 4),
-        "Q loss discrete": mean_std(done["losses"].apply(_final, name="q_disc"), 4),
+        "Q loss continuous": stat(done["losses"].apply(_final, name="q_cont"), 4, better="lower"),
+        "Q loss discrete": stat(done["losses"].apply(_final, name="q_disc"), 4, better="lower"),
         "seeds": len(done),
         "not completed": not_completed(group),
-        "claimed continuous": f"{claim['continuous'].iloc[0]:g}" if len(claim) else "—",
-        "claimed discrete": f"{claim['discrete'].iloc[0]:g}" if len(claim) else "—",
+        "claimed continuous": Claim(float(claim["continuous"].iloc[0])) if len(claim) else None,
+        "claimed discrete": Claim(float(claim["discrete"].iloc[0])) if len(claim) else None,
     }

@@ -68,3 +68,15 @@ def speed_markdown(payload: dict, title: str) -> str:
         to_markdown(pd.DataFrame(payload.get("summary") or [])),
     ]
     return "\n".join(lines) + "\n"
+
+
+def write_speed_tables(results_dir: Path, tables_dir: Path | None = None) -> list[tuple[Path, Path, dict]]:
+    """`tables/<stem>.md` for each `speed/<stem>.json` under `results_dir`: (table, source, payload)."""
+    out = []
+    for source in sorted((Path(results_dir) / "speed").glob("*.json")):
+        payload = load_speed(source)
+        path = Path(tables_dir or Path(results_dir) / "tables") / f"{source.stem}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(speed_markdown(payload, f"Training speed: {source.stem}"))
+        out.append((path, source, payload))
+    return out

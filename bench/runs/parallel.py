@@ -41,7 +41,7 @@ def worker_command(job: Job, task: GroupTask, results_dir: Path) -> list[str]:
     cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", job.method, "--seeds", f"{job.seed},",
            "--dataset", dataset, "--preset", job.preset, "--device", task.device,
            "--data-root", str(task.data_root), "--results-dir", str(results_dir),
-           "--workdir", str(task.workdir), "--no-progress",
+           "--workdir", str(task.workdir), "--no-progress", "--tracker", ",".join(task.trackers) or "none",
            "--reference"]  # the driver checked the results folder (and its --reference) already
     for key, value in job.overrides.items():
         cmd += ["--set", f"{key}={value!r}"]

@@ -9,7 +9,7 @@ import torch
 
 from bench.errors import BenchError
 from bench.factory import create_method
-from bench.runs.records import device_kind, load_records, read_record, run_command
+from bench.runs.records import changed_settings, device_kind, load_records, read_record, run_command
 from bench.training import checkpoint
 
 
@@ -36,6 +36,23 @@ def find_run(results_dir: Path, method: str, preset: str | None = None, seed: in
     return read_record(results_dir, latest)
 
 
+def test_matching(record: dict, method, data_root: Path) -> list[list[int]]:
+    """[[category, digit], ...]: the Hungarian matching the record scored its test accuracy
+    with; for a record from before matchings were kept, recomputed from the trained
+    `method` on the same test images."""
+    recorded = ((record.get("metrics") or {}).get("test") or {}).get("matching")
+    if recorded:
+        return recorded
+    from bench.datasets.base import load_dataset
+    from bench.evaluation.clustering import hungarian_matching
+    from bench.evaluation.harness import predict_clusters
+
+    test_size = ((record.get("config") or {}).get("train") or {}).get("test_size")
+    data = load_dataset(record["dataset"], data_root).subset(None, test_size)
+    predicted = predict_clusters(method, data.test_x, 1000)
+    return hungarian_matching(data.test_y.numpy(), predicted.numpy())
+
+
 def load_trained(record: dict, workdir: Path, device: torch.device | str = "cpu"):
     """The method of `record`, with the weights of its checkpoint under `workdir`."""
     run_id, kind = record["run_id"], device_kind(record)
@@ -56,8 +73,8 @@ def recreate_command(record: dict, workdir: Path) -> str:
     (a rerun's numbers may differ slightly from the record's on another machine)."""
     source = (record.get("dataset_source") or {}).get("path")
     command = run_command(record["method"], "npz:" + source if source else record["dataset"], [int(record["seed"])],
-                          record["preset"], record.get("overrides") or {}, device_kind(record))
+                          record["preset"], changed_settings(record), device_kind(record))
     return command + f" --workdir {shlex.quote(str(workdir))}"
 
 
-__all__ = ["find_run", "load_trained", "recreate_command"]
+__all__ = ["find_run", "load_trained", "recreate_command", "test_matching"]

@@ -1,8 +1,9 @@
 """Runs one group of a sweep's jobs (one seed, or S seeds trained as one batched step)
 wherever an executor puts it: seeding, building, training, evaluation, and one finished run
 record per job, handed back rather than written, since a Ray worker may have no view of
-the driver's results directory; the driver (`bench.runs.sweep`) writes them. A job that
-fails or diverges is recorded and the sweep goes on."""
+the driver's results directory; the driver (`bench.runs.sweep`) writes them. Each run is
+told to its trackers (`bench.tracking.trackers`) as it goes. A job that fails or diverges
+is recorded and the sweep goes on."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from bench.registry import METHODS
 from bench.rng import SeedRNG, seed_everything
 from bench.runs.plan import Job
 from bench.runs.records import git_commit
+from bench.tracking import progress as progress_bars
+from bench.tracking.trackers import RunTracker, open_tracker
 from bench.training import checkpoint
 from bench.training.trainer import RunState, Trainer
 
@@ -66,6 +69,8 @@ def _record_outcome(record: dict, job: Job, run: RunState, run_data: ImageDatase
     if run.status == "completed":
         record["metrics"] = evaluate_clustering(run.method, run_data, job.train.eval_batch_size)
         record.update(measure_beyond_clustering(job, run.method, run_data, device))
+        run.tracker.measurements(run.steps, record)
+        run.tracker.images(run.steps, run.method, to_float(run_data.test_x[:50]), record["metrics"]["test"]["matching"])
 
 
 def _failed(record: dict, exc: Exception) -> None:
@@ -106,16 +111,28 @@ def fit_closed_form(run: RunState, data: ImageDataset, device: torch.device) -> 
         checkpoint.save(checkpoint.run_state(run, 0, [], None, 0.0), run.checkpoint)
 
 
+def _open_tracker(job: Job, record: dict, workdir: Path, resume: bool, trackers: tuple[str, ...]) -> RunTracker:
+    """The run's trackers in its work folder; a resumed run's start after its checkpoint's step."""
+    step = None
+    if trackers and resume and job.checkpoint(workdir).exists():
+        try:
+            step = checkpoint.peek_step(job.checkpoint(workdir))
+        except BenchError:
+            pass  # the run fails on its checkpoint in a moment, and says why
+    return open_tracker(trackers, Path(workdir) / job.run_id, record, step, label=f"{job.method} s{job.seed}")
+
+
 def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir: Path,
-            resume: bool = False, progress: bool = True) -> list[dict]:
+            resume: bool = False, progress: bool = True, trackers: tuple[str, ...] = ()) -> list[dict]:
     """Train one seed, or S seeds of one (method, config) as one batched step
     (`bench.training.seed_batch`), then evaluate each seed as its lone run would; return
     one finished record per seed (status completed, diverged, interrupted or failed). A seed's
     wall_time_s is the group's training time (shared by its seeds; for a resumed run, plus
     the segments before the stop) and its own evaluation; `seed_batch` in the record says
-    how many seeds shared it."""
+    how many seeds shared it. `trackers`: the backends each run logs to (none by default
+    here; `bench run` opens TensorBoard unless told otherwise)."""
     records = [_new_record(job, device) for job in group]
-    first, runs = group[0], None
+    first, runs, tracked = group[0], None, [RunTracker() for _ in group]
     start = time.perf_counter()
     try:
         run_data = data.subset(first.train.train_size, first.train.test_size).to(device)
@@ -126,6 +143,8 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
             method = create_method(job.method, job.preset, run_data.image_shape, **job.overrides)
             rng = SeedRNG(device) if len(group) > 1 else None  # alone, a run owns the global generators
             runs.append(RunState(method, job.seed, job.checkpoint(workdir), rng))
+        for i, (job, run) in enumerate(zip(group, runs)):
+            run.tracker = tracked[i] = _open_tracker(job, records[i], workdir, resume, trackers)
         for record, run in zip(records, runs):
             record.update(n_clusters=run.method.n_clusters, n_classes=run_data.n_classes,
                           image_shape=list(run_data.image_shape))
@@ -145,12 +164,13 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
         own_start = time.perf_counter()
         if runs is not None:
             try:
-                with runs[i].own_rng():
+                with runs[i].own_rng(), progress_bars.shown(progress, f"{job.method} s{job.seed}"):
                     _record_outcome(record, job, runs[i], run_data, device)
             except Exception as exc:  # recorded; the other seeds go on
                 _failed(record, exc)
         prior = runs[i].prior_seconds if runs is not None else 0.0
         out.append(_finish(record, job.checkpoint(workdir), prior + train_seconds + time.perf_counter() - own_start))
+        tracked[i].close(record["status"])
     return out
 
 
@@ -228,6 +248,7 @@ class GroupTask:
     workdir: Path
     resume: bool = False
     progress: bool = True
+    trackers: tuple[str, ...] = ()  # tensorboard, mlflow (bench.tracking.trackers)
 
 
 @dataclass
@@ -259,4 +280,5 @@ def run_group(group: list[Job], task: GroupTask, resume: bool | None = None) -> 
         except RunLocked as held:
             return Finished(group, note=f"{group[0].method} seed {','.join(str(j.seed) for j in group)}: another "
                                         f"bench process is running it (lock in {held}), skipped")
-        return Finished(group, execute(group, data, device, Path(task.workdir), resume, task.progress))
+        return Finished(group, execute(group, data, device, Path(task.workdir), resume, task.progress,
+                                       task.trackers))

@@ -16,10 +16,12 @@ from bench.runs.runner import GroupTask, check_jobs, summary_line
 
 def run_jobs(jobs: list[Job], data_root: Path, device: torch.device | str, results_dir: Path,
              workdir: Path, resume: bool = False, progress: bool = True, echo=print,
-             batch_seeds: bool = False, executor: Executor | None = None) -> list[dict]:
+             batch_seeds: bool = False, executor: Executor | None = None,
+             trackers: tuple[str, ...] = ()) -> list[dict]:
     """Run `jobs` on `executor` (default: one after another in this process); returns their
     records (skipped ones excluded). With `batch_seeds`, the seeds of a method train
-    together. After a Ctrl-C, no further group starts."""
+    together; `trackers` (tensorboard, mlflow) follow each run. After a Ctrl-C, no further
+    group starts."""
     executor = executor or LocalExecutor()
     todo = []
     for job in jobs:
@@ -28,7 +30,7 @@ def run_jobs(jobs: list[Job], data_root: Path, device: torch.device | str, resul
         else:
             todo.append(job)
     check_jobs(todo, Path(data_root))  # before any training: batch sizes and image shapes fit
-    task = GroupTask(Path(data_root), str(device), Path(workdir), resume, progress)
+    task = GroupTask(Path(data_root), str(device), Path(workdir), resume, progress, tuple(trackers))
     records = []
     for finished in executor.run(seed_groups(todo, batch_seeds, resume, workdir), task, echo):
         if finished.note:

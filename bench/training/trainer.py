@@ -4,7 +4,8 @@ The trainer owns what the adapters must not re-write: the step (`bench.training.
 optimizers, the phase schedule, bf16 autocast and CUDA graph replay on a GPU, device-side
 loss sums read back only at log intervals), NaN/inf detection, periodic evaluation,
 checkpoints and resume, the progress bar, and clean stops on Ctrl-C / SIGTERM. Each seed
-is a `RunState`: what the trainer reads and writes of it is what its record reports.
+is a `RunState`: what the trainer reads and writes of it is what its record reports, and
+what its tracker (TensorBoard, MLflow) is told at each log step and evaluation.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from bench.config import TrainConfig
 from bench.datasets.base import BatchSampler, ImageDataset, to_float
@@ -24,6 +24,8 @@ from bench.errors import BenchError
 from bench.evaluation.harness import evaluate_clustering
 from bench.methods.base import Method
 from bench.rng import SeedRNG
+from bench.tracking import progress
+from bench.tracking.trackers import RunTracker
 from bench.training import checkpoint
 from bench.training.interrupt import StopRequested
 from bench.training.seed_batch import make_step
@@ -48,6 +50,7 @@ class RunState:
     step_mode: str = "eager"  # eager | cuda_graph: how the training step ran
     graph_error: str = ""  # why a CUDA graph could not be captured, if it was tried
     seed_batch: int = 0  # S when trained as one of S seeds in a batched step, else 0
+    tracker: RunTracker = field(default_factory=RunTracker)  # none: logs nothing
 
     @property
     def active(self) -> bool:
@@ -94,9 +97,8 @@ class Trainer:
             if run.checkpoint is not None and not run.diverged_if_non_finite(state, at):
                 checkpoint.save(state, run.checkpoint)
 
-        bar = tqdm(total=cfg.steps, initial=step, desc=self.desc, disable=not self.progress or None,
-                   leave=False, dynamic_ncols=True)
-        with StopRequested() as stop, bar:
+        with progress.shown(self.progress, self.desc), StopRequested() as stop, \
+                progress.bar("train", total=cfg.steps, initial=step, unit="step", leave=False) as bar:
             while step < cfg.steps and any(r.active for r in runs):
                 train_step.at_step(step)
                 train_step([to_float(data.train_x[sampler.indices(step)]) for sampler in samplers])
@@ -115,8 +117,11 @@ class Trainer:
                     for run in runs:
                         if run.active:
                             with run.own_rng():
-                                run.evaluations.append({"step": step, **evaluate_clustering(
-                                    run.method, data, cfg.eval_batch_size)})
+                                scores = evaluate_clustering(run.method, data, cfg.eval_batch_size, step)
+                            run.evaluations.append({"step": step, **scores})
+                            run.tracker.evaluation(step, scores)
+                            run.tracker.images(step, run.method, to_float(data.test_x[:50]),
+                                               scores["test"]["matching"])
                 if stop:
                     for run in runs:
                         if run.active:
@@ -137,7 +142,7 @@ class Trainer:
             # NaN weights between log steps: diverged, not a k-means failure or a bad checkpoint
             state = {"method": run.method.state_dict(), "optimizers": train_step.optimizer_states(s)}
             if run.active and not run.diverged_if_non_finite(state, step):
-                with torch.no_grad(), run.own_rng():
+                with torch.no_grad(), run.own_rng(), progress.shown(self.progress, self.desc):
                     run.method.eval()
                     run.method.after_training(data.train_x)
                     run.method.train()
@@ -148,6 +153,7 @@ class Trainer:
     def _log(run: RunState, means: dict[str, float], step: int, window: int) -> None:
         run.losses.append({"step": step, **means})
         run.steps = step
+        run.tracker.losses(step, means)
         bad = [k for k, v in means.items() if not math.isfinite(v)]
         if bad:
             run.status = "diverged"

@@ -37,7 +37,8 @@ def test_traversals_write_one_categorical_grid_and_one_grid_per_continuous_code(
     names = sorted(p.name for p in out.iterdir())
     assert names == [f"{record['run_id']}_{kind}.png" for kind in ("categorical", "continuous1", "continuous2")]
     width, height = Image.open(out / names[0]).size
-    assert (width, height) == (10 * 34 + 2, 10 * 34 + 2)  # 10 categories x 10 noise samples of 32px + padding
+    # 10 categories x 10 noise samples of 32px + padding, framed with a title and axis labels
+    assert width > 10 * 34 + 2 and height > 10 * 34 + 2
 
 
 def test_reconstructions_pair_real_and_decoded_rows(trained_toy, tmp_path, monkeypatch):
@@ -50,7 +51,7 @@ def test_reconstructions_pair_real_and_decoded_rows(trained_toy, tmp_path, monke
     assert main(["plot", "reconstructions", "--method", "ae_kmeans", "--results-dir", str(results),
                  "--workdir", str(workdir), "--out", str(out)]) == 0
     width, height = Image.open(out / f"{record['run_id']}_reconstructions.png").size
-    assert (width, height) == (10 * 34 + 2, 10 * 34 + 2)  # 5 pairs of rows
+    assert width > 10 * 34 + 2 and height > 10 * 34 + 2  # 5 pairs of rows, framed
 
 
 def test_plot_errors_are_one_line(trained_toy, capsys):

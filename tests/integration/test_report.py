@@ -15,6 +15,7 @@ from bench.report.disentanglement import disentanglement_table
 from bench.report.figures import tsne_figure
 from bench.report.morphometrics import morphometric_table
 from bench.report.speed import gradient_methods, speed_command
+from bench.report.tables import text_view
 from bench.runs.records import load_records, settings_of, variant_label, write_record
 
 METRICS = ("beta_vae", "factor_vae", "mig", "dci_disentanglement", "dci_completeness", "dci_informativeness",
@@ -65,12 +66,12 @@ def test_disentanglement_table_is_mean_and_std_over_completed_seeds(tmp_path):
         record("kmeans_pixels", 0, "dsprites"),  # completed without scores: no row
         record("infogan", 0, "mnist"),
     ])
-    table = disentanglement_table(records, "dsprites").set_index("method")
+    table = text_view(disentanglement_table(records, "dsprites")).set_index("method")
     assert list(table.index) == ["infogan", "infogan [lambda_cont=0.5]"]
     row = table.loc["infogan"]
     assert row["beta_vae"] == "0.700 ± 0.141" and row["mig"] == "0.200 ± 0.141"
     assert row["sap"] == "0.500 ± 0.000"
-    assert row["seeds"] == 2 and row["backend"] == "bench" and row["not completed"] == "1 failed"
+    assert row["seeds"] == "2" and row["backend"] == "bench" and row["not completed"] == "1 failed"
     assert table.loc["infogan [lambda_cont=0.5]", "mig"] == "0.250"  # one seed: no std
     empty = disentanglement_table(records, "mnist")
     assert empty.empty and list(empty.columns) == list(table.reset_index().columns)
@@ -84,14 +85,14 @@ def test_morphometric_table_names_the_code_most_seeds_pick_and_how_many_agree(tm
     gap = [{"slant": 0.7, "thickness": 0.6}, {"slant": 0.4, "thickness": 0.6}, {"slant": 0.9, "thickness": 0.3}]
     records = records_in(tmp_path, [record("infogan", s, morphometrics=morphometrics(best[s], rho[s], gap[s]))
                                     for s in range(3)] + [record("infogan", 3, status="diverged")])
-    table = morphometric_table(records)
+    table = text_view(morphometric_table(records))
     assert list(table["morphometric"]) == ["thickness", "slant"]  # Morpho-MNIST's order, not the record's
     thickness, slant = table.iloc[0], table.iloc[1]
     assert thickness["best code"] == "c2 (2/3)"  # code 1, numbered from 1
     assert thickness["abs Spearman ρ"] == "0.600 ± 0.361"  # code 1 in every seed: 0.9, 0.7, 0.2
     assert thickness["gap"] == "0.500 ± 0.173"
     assert slant["best code"] == "c1 (3/3)" and slant["abs Spearman ρ"] == "0.767 ± 0.153"
-    assert thickness["seeds"] == 3 and thickness["not completed"] == "1 diverged"
+    assert thickness["seeds"] == "3" and thickness["not completed"] == "1 diverged"
 
 
 def test_a_tie_between_codes_goes_to_the_stronger_one(tmp_path):
@@ -138,7 +139,8 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
     results = tmp_path / "results"
     rho = {(0, "thickness"): 0.8, (1, "thickness"): 0.1}
     records_in(results, [
-        record("infogan", 0, tsne=tsne(seed=0), morphometrics=morphometrics({"thickness": 0}, rho, {"thickness": 0.7})),
+        record("infogan", 0, tsne=tsne(seed=0), morphometrics=morphometrics({"thickness": 0}, rho, {"thickness": 0.7}),
+               steps=100, evaluations=[{"step": 50, "test": {"accuracy": 0.4}}]),
         record("infogan", 1, tsne=tsne(seed=1), morphometrics=morphometrics({"thickness": 0}, rho, {"thickness": 0.7})),
         record("infogan", 2, status="interrupted"),
         record("unrolled_infogan", 0, overrides={"k": 0}, config={"method": {"k": 0}}, losses=[]),
@@ -173,6 +175,17 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
     assert "not run" not in (results / "tables" / "clustering_dsprites.md").read_text()  # MNIST's claims stay there
     assert plotted.read_bytes() == b"not really a png"  # bench plot's figures are listed, not touched
     assert "| gone-mnist-paper-s0 | `— (stale: no completed record" in readme
+
+    page = (results / "index.html").read_text()  # the same report as one page
+    assert "figures/accuracy-mnist-paper.png" in links or (results / "figures" / "accuracy-mnist-paper.png").exists()
+    sources = [unquote(t) for t in re.findall(r'(?:src|href)="([^"#:]+)"', page)]
+    assert all((results / target).exists() for target in sources), sources
+    for name in ("figures/accuracy-mnist-paper.png", "figures/tsne-infogan-mnist-paper-s0-completed.png",
+                 "tables/clustering_mnist.csv", "figures/infogan-mnist-paper-s0-completed_continuous1.png"):
+        assert name in sources, name
+    assert "http" not in "".join(re.findall(r'src="([^"]+)"', page))  # nothing loaded from the network
+    header = re.search(r'id="clustering-mnist">.*?<thead><tr>(.*?)</tr></thead>', page, re.S).group(1)
+    assert re.search(r'test error %</th><th class="claim[^"]*">claimed error %', header)  # the claim beside
 
     before = snapshot(results)
     assert main(["report", "--results-dir", str(results)]) == 0

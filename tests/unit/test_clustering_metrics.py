@@ -25,6 +25,13 @@ def test_a_permuted_perfect_clustering_scores_one():
     assert scores["nmi"] == pytest.approx(1.0)
     assert scores["ari"] == pytest.approx(1.0)
     assert scores["clusters_used"] == 10
+    assert scores["matching"] == sorted([int(relabel[d]), d] for d in range(10))  # cluster -> the digit it is
+
+
+def test_the_matching_leaves_out_surplus_clusters():
+    y_true = np.array([0, 0, 1, 1, 1])
+    y_pred = np.array([5, 5, 2, 2, 7])  # cluster 7 holds one image of digit 1: matched to nothing
+    assert clustering_scores(y_true, y_pred)["matching"] == [[2, 1], [5, 0]]
 
 
 @pytest.mark.parametrize("seed", range(25))

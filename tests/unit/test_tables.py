@@ -3,7 +3,7 @@
 import pandas as pd
 
 from bench.report.clustering import clustering_table
-from bench.report.tables import write_table
+from bench.report.tables import text_view, write_table
 from bench.runs.records import load_records, write_record
 from tests.helpers import run_id
 
@@ -23,7 +23,8 @@ def record(method, seed, acc, status="completed", k=10, many=None, overrides=Non
 def table_from(tmp_path, records):
     for rec in records:
         write_record(rec, tmp_path)
-    return clustering_table(load_records(tmp_path)).set_index("method")
+    # as the Markdown shows it (the CSV's numbers are tested in test_table_views)
+    return text_view(clustering_table(load_records(tmp_path))).set_index("method")
 
 
 def test_mean_std_over_completed_seeds_with_the_claim_beside(tmp_path):
@@ -33,7 +34,7 @@ def test_mean_std_over_completed_seeds_with_the_claim_beside(tmp_path):
     ])
     row = table.loc["infogan"]
     assert row["test error %"] == "8.00 ± 2.83"  # errors 10 and 6: mean 8, sample std 2.83
-    assert row["seeds"] == 2 and row["not completed"] == "1 diverged"
+    assert row["seeds"] == "2" and row["not completed"] == "1 diverged"
     assert row["claimed error %"] == "5" and row["mapping"] == "hungarian"  # InfoGAN's 5 % has no spread
     assert row["claim source"].startswith("Chen, Duan, Houthooft") and "arXiv:1606.03657" in row["claim source"]
     assert table.loc["kmeans_pixels", "test error %"] == "45.00"  # one seed: no std
@@ -43,7 +44,7 @@ def test_mean_std_over_completed_seeds_with_the_claim_beside(tmp_path):
 
 def test_more_clusters_than_classes_uses_the_many_to_one_mapping(tmp_path):
     table = table_from(tmp_path, [record("aae", 0, 0.70, k=16, many=0.90)])
-    row = table[table["K"] == 16].loc["aae"]
+    row = table[table["K"] == "16"].loc["aae"]
     assert row["mapping"] == "many-to-one" and row["test error %"] == "10.00"
     assert row["claimed error %"] == "9.55 ± 2.05"
 
@@ -53,7 +54,7 @@ def test_a_run_varying_only_what_the_paper_varies_keeps_the_claim(tmp_path):
     row = table.loc["aae [n_categories=30]"]
     assert row["test error %"] == "5.00" and row["claimed error %"] == "4.1 ± 1.13"
     unrun = table.loc["aae"]  # the K=16 claim has no run yet, so it stays visible
-    assert unrun["K"] == 16 and unrun["test error %"] == "not run"
+    assert unrun["K"] == "16" and unrun["test error %"] == "not run"
 
 
 def test_ablations_get_their_own_rows_without_the_papers_claim(tmp_path):
@@ -73,6 +74,7 @@ def test_markdown_csv_and_latex_are_written(tmp_path):
     assert [p.suffix for p in paths] == [".md", ".csv", ".tex"]
     assert "| method" in paths[0].read_text()
     assert pd.read_csv(paths[1])["method"].tolist() == table["method"].tolist()
+    assert "\\toprule" in paths[2].read_text()
     assert "\\begin{tabular}" in paths[2].read_text()
 
 

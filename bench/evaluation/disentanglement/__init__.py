@@ -44,6 +44,7 @@ from bench.evaluation.disentanglement.modularity import (
     modularity,
 )
 from bench.evaluation.disentanglement.sap import compute_sap, sap
+from bench.tracking import progress
 
 __all__ = [
     "GroundTruthData",
@@ -113,8 +114,11 @@ def compute_all(
     check_ground_truth(ground_truth_data)
     settings = check_settings(settings)
     out: dict[str, float] = {}
-    for name, (compute, keys) in METRICS.items():
-        kwargs = settings.get(name, {})
-        scores = compute(ground_truth_data, representation_function, fresh_random_state(random_state), **kwargs)
-        out.update({key: float(scores[key]) for key in keys})
+    with progress.bar("disentanglement metrics", total=len(METRICS), unit="metric") as bar:
+        for name, (compute, keys) in METRICS.items():
+            bar.set_postfix_str(name, refresh=False)
+            kwargs = settings.get(name, {})
+            scores = compute(ground_truth_data, representation_function, fresh_random_state(random_state), **kwargs)
+            out.update({key: float(scores[key]) for key in keys})
+            bar.update(1)
     return out

@@ -28,6 +28,7 @@ from bench.evaluation.disentanglement.ground_truth import (
     RepresentationFunction,
     check_ground_truth,
 )
+from bench.tracking import progress
 
 INSTALL_HINT = (
     "pip install numpy'<2' gin-config==0.4.0 tensorflow-cpu==2.15.1 six absl-py && "
@@ -117,14 +118,18 @@ def compute_all_dlib(
     check_ground_truth(ground_truth_data)
     settings = check_settings(settings)
     out: dict[str, float] = {}
-    for name, (module, function, keys, defaults) in _DLIB.items():
-        kwargs = {**defaults, **settings.get(name, {})}
-        num_bins = kwargs.pop("num_bins", NUM_BINS)
-        prune_threshold = kwargs.pop("prune_threshold", PRUNE_THRESHOLD)
-        seed = kwargs.pop("gbt_random_state", GBT_SEED)
-        compute = getattr(getattr(metrics, module), function)
-        with dlib_gin(num_bins, prune_threshold), seeded_global_numpy(seed):
-            scores = compute(ground_truth_data, representation_function, fresh_random_state(random_state), **kwargs)
-        out.update({ours: float(scores[theirs]) for ours, theirs in keys.items()})
+    with progress.bar("disentanglement metrics (disentanglement-lib)", total=len(_DLIB), unit="metric") as bar:
+        for name, (module, function, keys, defaults) in _DLIB.items():
+            bar.set_postfix_str(name, refresh=False)
+            kwargs = {**defaults, **settings.get(name, {})}
+            num_bins = kwargs.pop("num_bins", NUM_BINS)
+            prune_threshold = kwargs.pop("prune_threshold", PRUNE_THRESHOLD)
+            seed = kwargs.pop("gbt_random_state", GBT_SEED)
+            compute = getattr(getattr(metrics, module), function)
+            with dlib_gin(num_bins, prune_threshold), seeded_global_numpy(seed):
+                scores = compute(ground_truth_data, representation_function, fresh_random_state(random_state),
+                                 **kwargs)
+            out.update({ours: float(scores[theirs]) for ours, theirs in keys.items()})
+            bar.update(1)
     assert tuple(out) == KEYS
     return out

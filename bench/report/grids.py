@@ -1,0 +1,151 @@
+"""The image grids a trained method draws, as tensors with what their rows and columns
+mean: `bench plot` frames them as figures (`bench.report.figures`) and the trackers log
+them while a run trains (`bench.tracking`), so both show the same grids.
+
+- categorical traversal (LatentGAN-AE Fig. 2): one row per category, one column per
+  noise sample (the same noise down each column), continuous codes at 0. With the run's
+  Hungarian matching of categories to digits, the category matched to digit d is row d;
+  categories left unmatched follow, in category order.
+- one traversal per continuous code (Figs. 3-4): rows are (category, noise) pairs in the
+  same order, columns sweep the code over `SWEEP` with the other codes at 0;
+- samples: codes drawn from the prior;
+- reconstructions (autoencoders): rows alternate real test images and Dec(Enc(x)).
+
+Every draw comes from a generator seeded here, and the method's train/eval mode is put
+back afterwards, so drawing a grid in the middle of training changes nothing it trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import torch
+from torchvision.utils import make_grid
+
+SWEEP = (-1.5, 1.5)  # past the prior's [-1, 1], as the papers' figures sweep
+PADDING = 2
+
+
+@dataclass
+class Grid:
+    """`images` (rows x columns, C, H, W), float in [-1, 1] on the host, with labels."""
+
+    name: str  # file suffix and tag: categorical, continuous1, samples, reconstructions
+    images: torch.Tensor
+    columns: int
+    title: str
+    xlabel: str = ""
+    ylabel: str = ""
+    row_labels: list[str] = field(default_factory=list)
+    column_labels: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.images) // self.columns
+
+    def picture(self) -> torch.Tensor:
+        """The grid as one (C, H, W) image in [0, 1] with white padding, as torchvision draws it."""
+        images = ((self.images.float().clamp(-1, 1) + 1) / 2).cpu()
+        return make_grid(images, nrow=self.columns, padding=PADDING, pad_value=1.0)
+
+
+def category_rows(k: int, matching: list | None) -> list[tuple[int, str]]:
+    """(category, row label) per row: the category matched to digit d in row d (by digit),
+    then the unmatched ones. Without a matching: Q's own order."""
+    if not matching:
+        return [(c, f"c={c}") for c in range(k)]
+    digit = {int(c): int(d) for c, d in matching if 0 <= int(c) < k}
+    matched = sorted(digit, key=lambda c: (digit[c], c))
+    rest = [c for c in range(k) if c not in digit]
+    return [(c, f"{digit[c]} (c={c})") for c in matched] + [(c, f"— (c={c})") for c in rest]
+
+
+@contextlib.contextmanager
+def _eval_mode(method):
+    was_training = method.training
+    method.eval()
+    try:
+        yield
+    finally:
+        method.train(was_training)
+
+
+def _device(method) -> torch.device:
+    return next(iter(method.parameters()), torch.empty(0)).device
+
+
+@torch.no_grad()
+def traversals(method, matching: list | None = None, columns: int = 10, seed: int = 0) -> list[Grid]:
+    """The categorical traversal and one traversal per continuous code (module docstring)."""
+    spec = method.code_spec
+    device = _device(method)
+    g = torch.Generator(device=device).manual_seed(seed)
+    k = max(spec.categorical, 1)
+    order = category_rows(k, matching) if spec.categorical else [(0, "")]
+    categories = torch.tensor([c for c, _ in order], device=device)
+    ordered = " by matched digit" if matching and spec.categorical else ""
+    grids = []
+    with _eval_mode(method):
+        base = method.sample_codes(columns, generator=g)  # one noise vector per column
+        noise = base["noise"]
+        codes = {"noise": noise.repeat(k, 1), "categorical": categories.repeat_interleave(columns),
+                 "continuous": torch.zeros(k * columns, spec.continuous, device=device, dtype=noise.dtype)}
+        grids.append(Grid(
+            "categorical", method.generate(codes).float().cpu(), columns,
+            title=(f"categorical code: one row per value (ordered{ordered})" if spec.categorical
+                   else "samples at continuous codes 0"),
+            xlabel="noise sample (the same down each column)",
+            ylabel=("digit (code value)" if ordered else "code value") if spec.categorical else "",
+            row_labels=[label for _, label in order], column_labels=[str(j + 1) for j in range(columns)]))
+
+        rows = method.sample_codes(k, generator=g)
+        values = torch.linspace(*SWEEP, columns, device=device)
+        low, high = spec.continuous_range
+        for j in range(spec.continuous):
+            cont = torch.zeros(k * columns, spec.continuous, device=device, dtype=rows["noise"].dtype)
+            cont[:, j] = values.repeat(k).to(cont.dtype)
+            codes = {"noise": rows["noise"].repeat_interleave(columns, 0),
+                     "categorical": categories.repeat_interleave(columns), "continuous": cont}
+            grids.append(Grid(
+                f"continuous{j + 1}", method.generate(codes).float().cpu(), columns,
+                title=f"continuous code c{j + 1} swept from {SWEEP[0]:g} to {SWEEP[1]:g} "
+                      f"(prior: [{low:g}, {high:g}]), other codes at 0",
+                xlabel=f"c{j + 1}", ylabel=("digit (categorical value)" if ordered else "categorical value, noise")
+                if spec.categorical else "noise sample",
+                row_labels=[label for _, label in order] if spec.categorical else [],
+                column_labels=[f"{v:.2g}" for v in values.tolist()]))
+    return grids
+
+
+@torch.no_grad()
+def samples(method, n: int = 64, columns: int = 8, seed: int = 0) -> Grid:
+    """`n` images from codes drawn from the prior (a fixed seed: the same codes at every step)."""
+    g = torch.Generator(device=_device(method)).manual_seed(seed)
+    with _eval_mode(method):
+        images = method.generate(method.sample_codes(n, generator=g)).float().cpu()
+    return Grid("samples", images, columns, title="samples from the prior")
+
+
+@torch.no_grad()
+def reconstructions(method, images: torch.Tensor, columns: int = 10) -> Grid:
+    """`images` (float in [-1, 1]) and Dec(Enc(images)) in alternating rows."""
+    n = (len(images) // columns) * columns
+    real = images[:n].to(_device(method))
+    with _eval_mode(method):
+        recon = method.reconstruct(real)
+    pairs = torch.stack([real.view(-1, columns, *real.shape[1:]), recon.view(-1, columns, *real.shape[1:])], 1)
+    return Grid("reconstructions", pairs.flatten(0, 2).float().cpu(), columns,
+                title="test images and their reconstructions Dec(Enc(x))",
+                row_labels=["x", "Dec(Enc(x))"] * (n // columns))
+
+
+def of_method(method, test_images: torch.Tensor | None = None, matching: list | None = None) -> list[Grid]:
+    """Every grid that applies: samples and traversals for a generator, reconstructions of
+    the first 50 `test_images` (float in [-1, 1]) for an autoencoder."""
+    grids = []
+    if method.generates:
+        grids += [samples(method), *traversals(method, matching)]
+    if method.reconstructs and test_images is not None:
+        grids.append(reconstructions(method, test_images[:50]))
+    return grids
