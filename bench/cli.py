@@ -134,7 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--seed", type=int, default=None)
     plot.add_argument("--results-dir", type=Path, default=Path("results"))
     plot.add_argument("--workdir", type=Path, default=Path("runs"))
-    plot.add_argument("--data-root", default=None, help="for reconstructions: default $BENCH_DATA, else ./data")
+    plot.add_argument("--from-real", action="store_true",
+                      help="traversals that start from encoded real test images, one continuous code per row "
+                           "(variational methods)")
+    plot.add_argument("--data-root", default=None,
+                      help="for reconstructions and --from-real: default $BENCH_DATA, else ./data")
     plot.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/figures")
     return parser
 
@@ -237,13 +241,22 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from bench.report.figures import reconstruction_grid, traversal_grids
+    from bench.report.figures import real_traversal_grid, reconstruction_grid, traversal_grids
     from bench.runs.recorded import find_run, load_trained
 
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
     method = load_trained(record, args.workdir)
     out = args.out or args.results_dir / "figures"
-    if args.kind == "traversals":
+    if args.from_real and args.kind != "traversals":
+        raise BenchError("--from-real applies to traversals")
+    if args.kind == "traversals" and args.from_real:
+        if not method.variational:
+            raise BenchError(f"{record['method']} does not encode images into its codes (--from-real needs a "
+                             "variational method)")
+        data = load_dataset(record["dataset"], default_data_root(args.data_root))
+        paths = [real_traversal_grid(method, to_float(data.test_x[: method.code_spec.continuous]), out,
+                                     record["run_id"])]
+    elif args.kind == "traversals":
         if not method.generates:
             raise BenchError(f"{record['method']} has no generator to traverse")
         paths = traversal_grids(method, out, record["run_id"])

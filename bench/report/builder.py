@@ -21,7 +21,7 @@ import pandas as pd
 from bench.report.clustering import clustering_table
 from bench.report.disentanglement import PREFIX as DISENTANGLEMENT
 from bench.report.disentanglement import disentanglement_table
-from bench.report.figures import tsne_figure
+from bench.report.figures import latent_kl_figure, tsne_figure
 from bench.report.morphometrics import morphometric_table
 from bench.report.qloss import qloss_table
 from bench.report.speed import load_speed, set_argument, speed_command, speed_markdown
@@ -34,7 +34,8 @@ STATUS_ORDER = ("completed", "interrupted", "diverged", "failed")
 
 
 def build_report(results_dir: Path) -> list[Path]:
-    """Write the tables, t-SNE figures and README.md under `results_dir`; return their paths."""
+    """Write the tables, t-SNE and per-latent KL figures and README.md under `results_dir`;
+    return their paths."""
     results_dir = Path(results_dir)
     records = load_records(results_dir)
     tables, written = [], []
@@ -50,12 +51,17 @@ def build_report(results_dir: Path) -> list[Path]:
         speed.append((path, source, payload.get("device", "unknown device"), speed_command(payload["settings"])))
         written.append(path)
     tsne = []
-    for record in _tsne_records(records):
+    for record in _records_with(records, "tsne.x"):
         path = tsne_figure(record, results_dir / FIGURES)
         tsne.append((path, record))
         written.append(path)
+    kl = []
+    for record in _records_with(records, "latent_kl.per_latent"):
+        path = latent_kl_figure(record, results_dir / FIGURES)
+        kl.append((path, record))
+        written.append(path)
     readme = results_dir / "README.md"
-    readme.write_text(_readme(results_dir, records, tables, speed, tsne, set(written)))
+    readme.write_text(_readme(results_dir, records, tables, speed, tsne, kl, set(written)))
     return written + [readme]
 
 
@@ -88,10 +94,11 @@ def _tables(records: pd.DataFrame):
                    f"morphometrics_{dataset}", table, "")
 
 
-def _tsne_records(records: pd.DataFrame) -> list[dict]:
-    if records.empty or "tsne.x" not in records:
+def _records_with(records: pd.DataFrame, column: str) -> list[dict]:
+    """The completed records whose `column` holds a list (a figure's data), as nested dicts."""
+    if records.empty or column not in records:
         return []
-    done = records[(records["status"] == "completed") & records["tsne.x"].apply(lambda v: isinstance(v, list))]
+    done = records[(records["status"] == "completed") & records[column].apply(lambda v: isinstance(v, list))]
     return [_nested(row) for _, row in done.sort_values("run_id").iterrows()]
 
 
@@ -139,18 +146,22 @@ def _seeds(seeds: list[int]) -> str:
 
 
 def _plot_command(stem: str, runs: dict[str, str]) -> tuple[str, str]:
-    """(run id, command) for a figure `bench plot` draws: `<run>_categorical|continuousN|reconstructions`."""
-    if stem.startswith("tsne-"):
-        return stem[len("tsne-"):], "— (stale: no completed record with this t-SNE layout; delete it)"
+    """(run id, command) for a figure `bench plot` draws:
+    `<run>_categorical|continuousN|fromreal|reconstructions`."""
+    for prefix, what in (("tsne-", "t-SNE layout"), ("kl-", "per-latent KL")):
+        if stem.startswith(prefix):
+            return stem[len(prefix):], f"— (stale: no completed record with this {what}; delete it)"
     run_id, _, kind = stem.rpartition("_")
     if kind == "reconstructions":
         plot = "reconstructions"
+    elif kind == "fromreal":
+        plot = "traversals --from-real"
     elif kind == "categorical" or (kind.startswith("continuous") and kind[len("continuous"):].isdigit()):
         plot = "traversals"
     else:
         return "", "— (not made by bench; kept as it is)"
     method = runs.get(run_id, run_id.split("-")[0])
-    return run_id, shlex.join(["bench", "plot", plot, "--method", method, "--run-id", run_id])
+    return run_id, shlex.join(["bench", "plot", *plot.split(), "--method", method, "--run-id", run_id])
 
 
 # ---- README -------------------------------------------------------------------------
@@ -173,7 +184,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
-def _readme(results_dir: Path, records: pd.DataFrame, tables, speed, tsne, written: set[Path]) -> str:
+def _readme(results_dir: Path, records: pd.DataFrame, tables, speed, tsne, kl, written: set[Path]) -> str:
     runs_dir = results_dir / RECORD_DIR
     lines = [
         "# Results",
@@ -207,15 +218,17 @@ def _readme(results_dir: Path, records: pd.DataFrame, tables, speed, tsne, writt
     runs = dict(zip(records["run_id"], records["method"])) if not records.empty else {}
     figures_dir = results_dir / FIGURES
     others = [p for p in sorted(figures_dir.glob("*")) if p.is_file() and p not in written]
-    if tsne or others:
+    if tsne or kl or others:
         lines += ["## Figures", ""]
     if tsne:
         lines += ["t-SNE of each completed run's embedding of test images (the record's `tsne` layout), "
                   "coloured by true class:", ""]
-        lines += _table(["figure", "method", "preset", "seed", "command"], [
-            [_link(results_dir, path, path.name), _cell(_name(record)), _cell(record.get("preset", "")),
-             str(record.get("seed", "")), _code(REPORT)]
-            for path, record in tsne])
+        lines += _figure_rows(results_dir, tsne, with_dataset=False)
+    if kl:
+        lines += ["Average KL(q(z_j|x) || N(0, 1)) of each latent of a variational method on the test images "
+                  "(the record's `latent_kl`), by group of latents, and per group over training where the loss "
+                  "history logs it (the unrolled-InfoGAN report's Fig. 15):", ""]
+        lines += _figure_rows(results_dir, kl, with_dataset=True)
     if others:
         lines += ["Other figures, drawn from a run's checkpoint by `bench plot` (not rebuilt by `bench report`; the checkpoint "
                   "lives under `--workdir`, default `runs/`, on the machine that trained the run):", ""]
@@ -231,6 +244,15 @@ def _readme(results_dir: Path, records: pd.DataFrame, tables, speed, tsne, writt
 
     lines += _records_section(records)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _figure_rows(results_dir: Path, figures, with_dataset: bool) -> list[str]:
+    header = ["figure", "method", *(["dataset"] if with_dataset else []), "preset", "seed", "command"]
+    return _table(header, [
+        [_link(results_dir, path, path.name), _cell(_name(record)),
+         *([_cell(record.get("dataset", ""))] if with_dataset else []), _cell(record.get("preset", "")),
+         str(record.get("seed", "")), _code(REPORT)]
+        for path, record in figures])
 
 
 def _name(record: dict) -> str:

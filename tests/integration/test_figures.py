@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -17,8 +18,8 @@ SHORT = {"steps": 2, "batch_size": 16, "checkpoint_every": 0, "log_every": 1, "t
 def trained_toy(tmp_path):
     results, workdir = tmp_path / "results", tmp_path / "runs"
 
-    def train(method):
-        jobs = plan([method], [0], "toy", "smoke", SHORT)
+    def train(method, **overrides):
+        jobs = plan([method], [0], "toy", "smoke", {**SHORT, **overrides})
         (record,) = run_jobs(jobs, Path("unused"), choose_device("cpu"), results, workdir,
                              progress=False, echo=lambda line: None)
         assert record["status"] == "completed"
@@ -53,6 +54,23 @@ def test_reconstructions_pair_real_and_decoded_rows(trained_toy, tmp_path, monke
     assert (width, height) == (10 * 34 + 2, 10 * 34 + 2)  # 5 pairs of rows
 
 
+def test_traversals_from_real_images_start_each_row_from_an_encoded_test_image(trained_toy, tmp_path):
+    train, results, workdir = trained_toy
+    record = train("vae_infogan", k=0, tsne_points=0)
+    import tests.plugin
+
+    out = tmp_path / "figs"
+    assert main(["plot", "traversals", "--from-real", "--method", "vae_infogan", "--results-dir", str(results),
+                 "--workdir", str(workdir), "--out", str(out)]) == 0
+    grid = np.asarray(Image.open(out / f"{record['run_id']}_fromreal.png").convert("L"))
+    info = record["config"]["method"]["info_latents"]
+    assert grid.shape == (info * 34 + 2, 10 * 34 + 2)  # a row per info latent: the real image + 9 steps
+    real = tests.plugin.load_toy(None).test_x[:info, 0].numpy()
+    for j in range(info):  # the first tile of row j is test image j, as drawn ([-1, 1] -> [0, 255])
+        tile = grid[2 + 34 * j : 34 + 34 * j, 2:34].astype(int)
+        assert np.abs(tile - real[j].astype(int)).max() <= 1
+
+
 def test_plot_errors_are_one_line(trained_toy, capsys):
     train, results, workdir = trained_toy
     train("kmeans_pixels")
@@ -64,3 +82,8 @@ def test_plot_errors_are_one_line(trained_toy, capsys):
     assert main(["plot", "traversals", "--method", "kmeans_pixels", "--workdir", "/nonexistent",
                  "--results-dir", str(results)]) == 2
     assert "no checkpoint at /nonexistent" in capsys.readouterr().err
+    assert main(["plot", "traversals", "--from-real", "--method", "kmeans_pixels", *args]) == 2
+    assert capsys.readouterr().err.strip() == ("bench: error: kmeans_pixels does not encode images into its codes "
+                                               "(--from-real needs a variational method)")
+    assert main(["plot", "reconstructions", "--from-real", "--method", "kmeans_pixels", *args]) == 2
+    assert capsys.readouterr().err.strip() == "bench: error: --from-real applies to traversals"
