@@ -28,8 +28,10 @@ def run(method, dataset, dirs, **overrides):
     return record
 
 
-def test_a_dsprites_run_records_every_disentanglement_metric(dirs):
-    record = run("infogan", "dsprites", dirs, tsne_points=0)
+# vae_infogan holds every 64x64 network of the VAE family (its encoder, decoder and D)
+@pytest.mark.parametrize("method", ["infogan", "vae_infogan"])
+def test_a_dsprites_run_records_every_disentanglement_metric(dirs, method):
+    record = run(method, "dsprites", dirs, tsne_points=0)
     assert record["status"] == "completed", record.get("message")
     assert record["image_shape"] == [1, 64, 64] and record["n_classes"] == 3
     scores = record["disentanglement"]
