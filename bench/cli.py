@@ -190,9 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--results-dir", type=Path, default=results, help=results_help)
     plot.add_argument("--reference", action="store_true", help=reference_help)
     plot.add_argument("--workdir", type=Path, default=Path("runs"))
+    plot.add_argument("--from-real", action="store_true",
+                      help="traversals that start from encoded real test images, one continuous code per row "
+                           "(variational methods)")
     plot.add_argument("--data-root", default=None,
-                      help="for reconstructions, and for traversals of a record without the matching of its "
-                           "categories to digits: default $BENCH_DATA, else ./data")
+                      help="for reconstructions, --from-real, and traversals of a record without the matching "
+                           "of its categories to digits: default $BENCH_DATA, else ./data")
     plot.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/figures")
     return parser
 
@@ -340,7 +343,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from bench.report.figures import reconstruction_grid, run_name, traversal_grids
+    from bench.report.figures import real_traversal_grid, reconstruction_grid, run_name, traversal_grids
     from bench.runs.recorded import find_run, load_trained, test_matching
 
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
@@ -348,7 +351,16 @@ def cmd_plot(args) -> int:
     out = args.out or args.results_dir / "figures"
     check_not_reference(out, args.reference, "new figures")
     heading = f"{record['run_id']} ({run_name(record)})"
-    if args.kind == "traversals":
+    if args.from_real and args.kind != "traversals":
+        raise BenchError("--from-real applies to traversals")
+    if args.kind == "traversals" and args.from_real:
+        if not method.variational:
+            raise BenchError(f"{record['method']} does not encode images into its codes (--from-real needs a "
+                             "variational method)")
+        data = load_dataset(record["dataset"], default_data_root(args.data_root)).cropped(method.image_shape)
+        paths = [real_traversal_grid(method, to_float(data.test_x[: method.code_spec.continuous]), out,
+                                     record["run_id"], heading)]
+    elif args.kind == "traversals":
         if not method.generates:
             raise BenchError(f"{record['method']} has no generator to traverse")
         matching = test_matching(record, method, default_data_root(args.data_root)) \

@@ -4,10 +4,13 @@
 from bench.methods import (  # noqa: F401
     aae,
     ae_kmeans,
+    beta_vae,
     infoae,
     infogan,
     kmeans_pixels,
     latentgan_ae,
     learned_prior_aae,
     unrolled_infogan,
+    vae_gan,
+    vae_infogan,
 )

@@ -8,7 +8,8 @@ speed work on the loop happens in one place.
 
 What a method can do is declared, not detected: `trains_by_gradient` (phases) or not
 (`fit`), `generates` (`sample_codes`, `generate`, `code_spec`), `reconstructs`
-(`reconstruct`), `reads_optimizer_state` (`bind_optimizers`; such a method cannot train
+(`reconstruct`), `variational` (`posterior_codes`, `latent_kl`, `latent_groups`),
+`reads_optimizer_state` (`bind_optimizers`; such a method cannot train
 its seeds as one batched step). The contract tests check each declaration against what
 the method does. `soft_clusters` (`cluster_probabilities`) lets the evaluator also label
 each cluster by its most confident image (the AAE paper's protocol).
@@ -75,6 +76,9 @@ class Method(nn.Module):
     reconstructs: ClassVar[bool] = False
     reads_optimizer_state: ClassVar[bool] = False
     soft_clusters: ClassVar[bool] = False  # cluster_probabilities()
+    # an encoder with a diagonal-Gaussian posterior under an N(0, I) prior: `posterior_codes`
+    # (real images -> the generator's codes), `latent_kl`, `latent_groups`
+    variational: ClassVar[bool] = False
     # on CUDA the trainer captures a step as a graph and replays it: a step's losses must
     # then be pure tensor work (no host syncs, no Python state that changes per step);
     # an adapter that cannot promise that sets this False and trains eagerly
@@ -152,6 +156,19 @@ class Method(nn.Module):
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Dec(Enc(x)), with `reconstructs`."""
         raise NotImplementedError(f"{self.name} has no decoder")
+
+    def posterior_codes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """With `variational`: the codes of real images (posterior means), as `sample_codes`
+        gives them, so that generate(posterior_codes(x)) is x's reconstruction."""
+        raise NotImplementedError(f"{self.name} does not encode images into its codes")
+
+    def latent_kl(self, x: torch.Tensor) -> torch.Tensor:
+        """With `variational`: KL(q(z_j|x) || N(0, 1)) of each latent j, (N, latent)."""
+        raise NotImplementedError(f"{self.name} has no posterior")
+
+    def latent_groups(self) -> dict[str, list[int]]:
+        """With `variational`: named groups of latent indices (e.g. info / incompressible)."""
+        raise NotImplementedError(f"{self.name} has no posterior")
 
     def sample_codes(self, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """With `generates`: codes {"noise", "categorical", "continuous"} as `code_spec` says."""

@@ -42,6 +42,8 @@ VARIANTS = {
                {"weighting": "gamma_recon", "recon_loss": "l1"}],
     "infogan": [{"q_learn_std": True}],
     "aae": [{"d_input_noise": 0.0}],
+    "vae_gan": [{"k": 1}],
+    "vae_infogan": [{"k": 0, "n_categories": 3}],
 }
 
 

@@ -14,7 +14,7 @@ is the scale a CPU's drift moves a run by, while a broken method falls outside.
 Bands (tests/smoke_bands.json) are derived from the completed smoke records of at least
 three seeds (any machines), by `derive_bands`:
 
-    python -m tests.smoke_runs --derive-bands RESULTS_DIR [RESULTS_DIR ...]
+    python -m tests.smoke_runs --derive-bands RESULTS_DIR [RESULTS_DIR ...] [--methods NEW ...]
 
 after e.g. `bench run --methods all --seeds 5 --preset smoke --set tsne_points=0 --set
 morphometrics=false --results-dir RESULTS_DIR`. Re-derive them after a change that is
@@ -102,11 +102,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--derive-bands", nargs="+", type=Path, metavar="RESULTS_DIR", required=True,
                         help=f"write {BANDS.name} from the smoke records under these results directories")
+    parser.add_argument("--methods", nargs="+", metavar="METHOD",
+                        help=f"derive only these methods' bands and keep the others' in {BANDS.name} "
+                             "(for a new method)")
     args = parser.parse_args()
     import tests.plugin  # noqa: F401  (so TEST_METHODS are known and left out)
 
     records = pd.concat([load_records(d) for d in args.derive_bands], ignore_index=True)
     bands = derive_bands(records)
+    if args.methods:
+        kept = {m: b for m, b in json.loads(BANDS.read_text()).items() if m not in args.methods}
+        bands = {**kept, **{m: b for m, b in bands.items() if m in args.methods}}
     missing = [m for m in list_methods() if m not in tests.plugin.TEST_METHODS and m not in bands]
     if missing:
         raise SystemExit(f"fewer than {MIN_SEEDS} seeds of smoke records for {', '.join(missing)}")

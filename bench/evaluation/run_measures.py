@@ -5,7 +5,9 @@
   by our implementation or disentanglement-lib's (`--metrics-backend dlib`);
 - morphometrics (MNIST, methods with continuous codes): how strongly each code drives
   stroke thickness, slant, width, height, area and length of generated digits;
-- a t-SNE layout of `embed(x)` on test images, coloured later by the true label.
+- a t-SNE layout of `embed(x)` on test images, coloured later by the true label;
+- for variational methods, the average KL(q(z_j|x) || N(0, 1)) of each latent j on the
+  test images, and the method's groups of latents (e.g. info / incompressible).
 """
 
 from __future__ import annotations
@@ -128,3 +130,18 @@ def tsne_layout(method, data: ImageDataset, points: int, seed: int, batch_size: 
         layout = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
     return {"x": np.round(layout[:, 0], 3).tolist(), "y": np.round(layout[:, 1], 3).tolist(),
             "label": y.cpu().tolist(), "n": len(codes)}
+
+
+def latent_kl(method, data: ImageDataset, batch_size: int = 1000) -> dict | None:
+    """Per latent: the mean over test images of KL(q(z_j|x) || N(0, 1)); per group of
+    latents, the mean of those (the unrolled-InfoGAN report's Fig. 15 compares the info
+    latents' with the incompressible ones')."""
+    if not method.variational:
+        return None
+    kl = apply_in_batches(method, lambda batch: method.latent_kl(batch).double(), data.test_x, batch_size)
+    per_latent = kl.mean(dim=0)
+    groups = method.latent_groups()
+    return {"per_latent": [round(float(v), 6) for v in per_latent],
+            "groups": {name: list(idx) for name, idx in groups.items()},
+            "group_mean": {name: round(float(per_latent[idx].mean()), 6) for name, idx in groups.items()},
+            "n": int(len(kl))}

@@ -23,7 +23,7 @@ from bench.errors import BenchError
 from bench.report import clustering, disentanglement, morphometrics, qloss
 from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
 from bench.report.curves import accuracy_curves
-from bench.report.figures import tsne_figure
+from bench.report.figures import latent_kl_figure, tsne_figure
 from bench.report.speed import speed_command, write_speed_tables
 from bench.report.tables import Latex, write_table
 from bench.runs.records import RECORD_DIR, load_records, run_command, settings_of
@@ -78,7 +78,8 @@ def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
 
 
 def build_report(results_dir: Path) -> list[Path]:
-    """Write the tables, figures, README.md and index.html under `results_dir`; return their paths."""
+    """Write the tables, figures (t-SNE, per-latent KL, accuracy curves), README.md and
+    index.html under `results_dir`; return their paths."""
     from bench.report.html import write_html
 
     results_dir = Path(results_dir)
@@ -94,13 +95,18 @@ def build_report(results_dir: Path) -> list[Path]:
                       payload))
         written.append(path)
     tsne = []
-    for record in _tsne_records(records):
+    for record in _records_with(records, "tsne.x"):
         path = tsne_figure(record, results_dir / FIGURES)
         tsne.append((path, record))
         written.append(path)
+    kl = []
+    for record in _records_with(records, "latent_kl.per_latent"):
+        path = latent_kl_figure(record, results_dir / FIGURES)
+        kl.append((path, record))
+        written.append(path)
     curves = accuracy_curves(records, results_dir / FIGURES)
     written += [path for path, _, _ in curves]
-    contents = Contents(results_dir, records, tables, speed, tsne, curves, set(written))
+    contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, set(written))
     readme = results_dir / "README.md"
     readme.write_text(_readme(contents))
     return written + [readme, write_html(contents)]
@@ -115,6 +121,7 @@ class Contents:
     tables: list[Table]
     speed: list[tuple]  # (table path, source json, device, command, payload)
     tsne: list[tuple[Path, dict]]
+    kl: list[tuple[Path, dict]]  # per-latent KL of variational methods
     curves: list[tuple[Path, str, str]]  # (figure, dataset, preset)
     written: set[Path]
 
@@ -189,10 +196,11 @@ def _tables(records: pd.DataFrame):
             yield table
 
 
-def _tsne_records(records: pd.DataFrame) -> list[dict]:
-    if records.empty or "tsne.x" not in records:
+def _records_with(records: pd.DataFrame, column: str) -> list[dict]:
+    """The completed records whose `column` holds a list (a figure's data), as nested dicts."""
+    if records.empty or column not in records:
         return []
-    done = records[(records["status"] == "completed") & records["tsne.x"].apply(lambda v: isinstance(v, list))]
+    done = records[(records["status"] == "completed") & records[column].apply(lambda v: isinstance(v, list))]
     return [_nested(row) for _, row in done.sort_values("run_id").iterrows()]
 
 
@@ -216,18 +224,22 @@ def _nested(row: pd.Series) -> dict:
 
 
 def _plot_command(stem: str, runs: dict[str, str]) -> tuple[str, str]:
-    """(run id, command) for a figure `bench plot` draws: `<run>_categorical|continuousN|reconstructions`."""
-    if stem.startswith("tsne-"):
-        return stem[len("tsne-"):], "— (stale: no completed record with this t-SNE layout; delete it)"
+    """(run id, command) for a figure `bench plot` draws:
+    `<run>_categorical|continuousN|fromreal|reconstructions`."""
+    for prefix, what in (("tsne-", "t-SNE layout"), ("kl-", "per-latent KL")):
+        if stem.startswith(prefix):
+            return stem[len(prefix):], f"— (stale: no completed record with this {what}; delete it)"
     run_id, _, kind = stem.rpartition("_")
     if kind == "reconstructions":
         plot = "reconstructions"
+    elif kind == "fromreal":
+        plot = "traversals --from-real"
     elif kind == "categorical" or (kind.startswith("continuous") and kind[len("continuous"):].isdigit()):
         plot = "traversals"
     else:
         return "", "— (not made by bench; kept as it is)"
     method = runs.get(run_id, run_id.split("-")[0])
-    return run_id, shlex.join(["bench", "plot", plot, "--method", method, "--run-id", run_id])
+    return run_id, shlex.join(["bench", "plot", *plot.split(), "--method", method, "--run-id", run_id])
 
 
 # ---- README -------------------------------------------------------------------------
@@ -284,7 +296,7 @@ def _readme(c: Contents) -> str:
             [_link(results_dir, path, path.stem), _cell(device), _link(results_dir, source, source.name), _code(command)]
             for path, source, device, command, _ in c.speed])
 
-    if c.tsne or c.curves or c.plotted:
+    if c.tsne or c.kl or c.curves or c.plotted:
         lines += ["## Figures", ""]
     if c.curves:
         lines += ["Test accuracy over training steps, one line per seed (from the records' periodic evaluations):", ""]
@@ -294,10 +306,12 @@ def _readme(c: Contents) -> str:
     if c.tsne:
         lines += ["t-SNE of each completed run's embedding of test images (the record's `tsne` layout), "
                   "coloured by true class:", ""]
-        lines += _table(["figure", "method", "preset", "seed", "command"], [
-            [_link(results_dir, path, path.name), _cell(_name(record)), _cell(record.get("preset", "")),
-             str(record.get("seed", "")), _code(REPORT)]
-            for path, record in c.tsne])
+        lines += _figure_rows(results_dir, c.tsne, with_dataset=False)
+    if c.kl:
+        lines += ["Average KL(q(z_j|x) || N(0, 1)) of each latent of a variational method on the test images "
+                  "(the record's `latent_kl`), by group of latents, and per group over training where the loss "
+                  "history logs it (the unrolled-InfoGAN report's Fig. 15):", ""]
+        lines += _figure_rows(results_dir, c.kl, with_dataset=True)
     if c.plotted:
         lines += ["Other figures, drawn from a run's checkpoint by `bench plot` (not rebuilt by `bench report`; the checkpoint "
                   "lives under `--workdir`, default `runs/`, on the machine that trained the run):", ""]
@@ -319,6 +333,15 @@ def _readme(c: Contents) -> str:
         lines += _table(["dataset", "preset", "method", "runs", "command"],
                         [[_cell(d), _cell(p), _cell(m), counts, _code(cmd)] for d, p, m, counts, cmd in rows])
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _figure_rows(results_dir: Path, figures, with_dataset: bool) -> list[str]:
+    header = ["figure", "method", *(["dataset"] if with_dataset else []), "preset", "seed", "command"]
+    return _table(header, [
+        [_link(results_dir, path, path.name), _cell(_name(record)),
+         *([_cell(record.get("dataset", ""))] if with_dataset else []), _cell(record.get("preset", "")),
+         str(record.get("seed", "")), _code(REPORT)]
+        for path, record in figures])
 
 
 def _name(record: dict) -> str:

@@ -1,6 +1,10 @@
 """Figures as PNGs: a method's image grids framed with a title and axis labels (`bench
 plot`), and the t-SNE layout a run record keeps (`bench report`).
 
+Also two figures of variational methods: traversals that start from encoded real images
+(the unrolled-InfoGAN report's Fig. 14: row j starts from real test image j and sweeps
+continuous code j) and the average KL per latent from a run record (its Fig. 15).
+
 Every figure is drawn on a bare Agg figure (no pyplot state) and saved without a
 Software stamp (`save`), so the same input always gives the same bytes. Titles are
 wrapped to the figure's width and sit above the whole figure, so no legend or long
@@ -90,6 +94,47 @@ def reconstruction_grid(method, images: torch.Tensor, out_dir: Path, stem: str, 
                         columns: int = 10) -> Path:
     """`<stem>_reconstructions.png`: `images` (float in [-1, 1]) over their reconstructions."""
     return grid_png(grids.reconstructions(method, images, columns), heading or stem, out_dir, stem)
+
+
+def real_traversal_grid(method, images: torch.Tensor, out_dir: Path, stem: str, heading: str = "",
+                        columns: int = 10) -> Path:
+    """`<stem>_fromreal.png` (see `bench.report.grids.from_real`)."""
+    return grid_png(grids.from_real(method, images, columns), heading or stem, out_dir, stem)
+
+
+GROUP_COLOURS = {"info": "tab:orange", "incompressible": "tab:blue"}
+
+
+def latent_kl_figure(record: dict, out_dir: Path) -> Path:
+    """`out_dir/kl-{run_id}.png`: the record's average KL(q(z_j|x) || N(0, 1)) of each latent
+    on test images, coloured by group, each group's mean dashed; and, where the loss history
+    logs it per group (`kl_<group>`), that average on the training batches over steps."""
+    kl = record["latent_kl"]
+    groups = sorted(kl["groups"].items(), key=lambda item: min(item[1]))
+    curves = {name: [(row["step"], row[f"kl_{name}"]) for row in record.get("losses") or [] if f"kl_{name}" in row]
+              for name, _ in groups}
+    curves = {name: points for name, points in curves.items() if points}
+    fig = new_figure(10.0 if curves else 6.0, 4.2)
+    axes = fig.subplots(1, 2 if curves else 1, squeeze=False)[0]
+    ax = axes[0]
+    for name, idx in groups:
+        colour = GROUP_COLOURS.get(name, "tab:gray")
+        ax.bar(idx, [kl["per_latent"][j] for j in idx], color=colour, label=f"{name} (mean {kl['group_mean'][name]:.3g})")
+        ax.hlines(kl["group_mean"][name], min(idx) - 0.4, max(idx) + 0.4, colors=colour, linestyles="dashed")
+    ax.set(xlabel="latent j", ylabel="KL(q(z_j|x) || N(0, 1)), nats",
+           title=f"test images (n = {kl['n']})", xticks=range(len(kl["per_latent"])))
+    ax.legend(frameon=False, fontsize=8)
+    if curves:
+        ax = axes[1]
+        for name, points in curves.items():
+            steps, values = zip(*points)
+            ax.plot(steps, values, color=GROUP_COLOURS.get(name, "tab:gray"), label=name)
+        ax.set(xlabel="training step", ylabel="KL per latent, nats", title="training batches (logged means)")
+        ax.legend(frameon=False, fontsize=8)
+    fig.suptitle(f"Average KL per latent: {run_name(record)}, {record.get('dataset', '')}, "
+                 f"{record.get('preset', '?')}, seed {record.get('seed', '?')}", fontsize=10)
+    fig.tight_layout()
+    return save(fig, Path(out_dir) / f"kl-{record['run_id']}.png")
 
 
 def tsne_figure(record: dict, out_dir: Path) -> Path:

@@ -9,7 +9,9 @@ them while a run trains (`bench.tracking`), so both show the same grids.
 - one traversal per continuous code (Figs. 3-4): rows are (category, noise) pairs in the
   same order, columns sweep the code over `SWEEP` with the other codes at 0;
 - samples: codes drawn from the prior;
-- reconstructions (autoencoders): rows alternate real test images and Dec(Enc(x)).
+- reconstructions (autoencoders): rows alternate real test images and Dec(Enc(x));
+- traversals from real images (variational methods; the unrolled-InfoGAN report's Fig.
+  14): row j starts from real test image j, encoded, and sweeps continuous code j.
 
 Every draw comes from a generator seeded here, and the method's train/eval mode is put
 back afterwards, so drawing a grid in the middle of training changes nothing it trains.
@@ -138,6 +140,36 @@ def reconstructions(method, images: torch.Tensor, columns: int = 10) -> Grid:
     return Grid("reconstructions", pairs.flatten(0, 2).float().cpu(), columns,
                 title="test images and their reconstructions Dec(Enc(x))",
                 row_labels=["x", "Dec(Enc(x))"] * (n // columns))
+
+
+@torch.no_grad()
+def from_real(method, images: torch.Tensor, columns: int = 10) -> Grid:
+    """`images`: float in [-1, 1]. Row j: real image j, then generate() of its posterior codes
+    with continuous code j swept over `code_spec.continuous_range` in `columns - 1` steps
+    (every other code at the image's own)."""
+    from bench.errors import BenchError
+
+    spec = method.code_spec
+    if spec.continuous == 0:
+        raise BenchError(f"{method.name} has no continuous codes to traverse")
+    if len(images) < spec.continuous:
+        raise BenchError(f"traversals from real images need {spec.continuous} images, got {len(images)}")
+    real = images[: spec.continuous].to(_device(method))
+    low, high = spec.continuous_range
+    rows = []
+    with _eval_mode(method):
+        codes = method.posterior_codes(real)
+        values = torch.linspace(low, high, columns - 1, device=real.device, dtype=codes["continuous"].dtype)
+        for j in range(spec.continuous):
+            swept = {k: v[j : j + 1].repeat_interleave(columns - 1, 0) for k, v in codes.items()}
+            swept["continuous"] = swept["continuous"].clone()
+            swept["continuous"][:, j] = values
+            rows += [real[j : j + 1], method.generate(swept).to(real.dtype)]
+    return Grid("fromreal", torch.cat(rows).float().cpu(), columns,
+                title=f"from encoded test images: code j swept over [{low:g}, {high:g}]",
+                xlabel="test image, then its code j swept", ylabel="continuous code j",
+                row_labels=[f"c{j + 1}" for j in range(spec.continuous)],
+                column_labels=["x"] + [f"{v:.2g}" for v in values.tolist()])
 
 
 def of_method(method, test_images: torch.Tensor | None = None, matching: list | None = None) -> list[Grid]:

@@ -175,8 +175,8 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
 
 
 def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torch.device) -> dict:
-    """Disentanglement metrics, morphometrics and the t-SNE layout, where they apply. One
-    that fails is recorded under `measure_errors`; the trained run stays completed."""
+    """Disentanglement metrics, morphometrics, the t-SNE layout and the per-latent KL, where
+    they apply. One that fails is recorded under `measure_errors`; the run stays completed."""
     cfg, out, errors = job.train, {}, {}
     measures = {
         "disentanglement": lambda: run_measures.disentanglement(method, job.dataset, device, job.seed,
@@ -184,6 +184,7 @@ def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torc
         "morphometrics": lambda: run_measures.morphometrics(method, job.dataset) if cfg.morphometrics else None,
         "tsne": lambda: run_measures.tsne_layout(method, data, cfg.tsne_points, job.seed),
         "reconstruction": lambda: run_measures.reconstruction(method, data, cfg.eval_batch_size),
+        "latent_kl": lambda: run_measures.latent_kl(method, data, cfg.eval_batch_size),
     }
     for name, measure in measures.items():
         try:

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 from bench.cli import main
+from bench.datasets.base import to_float
 from bench.device import choose_device
 from bench.runs.plan import plan
 from bench.runs.sweep import run_jobs
@@ -17,8 +19,8 @@ SHORT = {"steps": 2, "batch_size": 16, "checkpoint_every": 0, "log_every": 1, "t
 def trained_toy(tmp_path):
     results, workdir = tmp_path / "results", tmp_path / "runs"
 
-    def train(method):
-        jobs = plan([method], [0], "toy", "smoke", SHORT)
+    def train(method, **overrides):
+        jobs = plan([method], [0], "toy", "smoke", {**SHORT, **overrides})
         (record,) = run_jobs(jobs, Path("unused"), choose_device("cpu"), results, workdir,
                              progress=False, echo=lambda line: None)
         assert record["status"] == "completed"
@@ -54,6 +56,27 @@ def test_reconstructions_pair_real_and_decoded_rows(trained_toy, tmp_path, monke
     assert width > 10 * 34 + 2 and height > 10 * 34 + 2  # 5 pairs of rows, framed
 
 
+def test_traversals_from_real_images_start_each_row_from_an_encoded_test_image(trained_toy, tmp_path):
+    train, results, workdir = trained_toy
+    record = train("vae_infogan", k=0, tsne_points=0)
+    import tests.plugin
+
+    out = tmp_path / "figs"
+    assert main(["plot", "traversals", "--from-real", "--method", "vae_infogan", "--results-dir", str(results),
+                 "--workdir", str(workdir), "--out", str(out)]) == 0
+    assert (out / f"{record['run_id']}_fromreal.png").exists()
+    from bench.report import grids
+    from bench.runs.recorded import load_trained
+
+    method = load_trained(record, workdir)
+    real = tests.plugin.load_toy(None).test_x
+    grid = grids.from_real(method, to_float(real[:8]))
+    info = record["config"]["method"]["info_latents"]
+    assert grid.rows == info and grid.columns == 10  # a row per info latent: the real image + 9 steps
+    for j in range(info):  # the first tile of row j is test image j
+        assert torch.equal(grid.images[j * 10], to_float(real[j]).float())
+
+
 def test_plot_errors_are_one_line(trained_toy, capsys):
     train, results, workdir = trained_toy
     train("kmeans_pixels")
@@ -68,3 +91,8 @@ def test_plot_errors_are_one_line(trained_toy, capsys):
     assert "its checkpoint is not on this machine (no /nonexistent/" in line
     assert "re-create it with `bench run --methods kmeans_pixels --dataset toy --seeds 1 --preset smoke --set " in line
     assert line.endswith(" --workdir /nonexistent` (or pass --workdir where it is)")
+    assert main(["plot", "traversals", "--from-real", "--method", "kmeans_pixels", *args]) == 2
+    assert capsys.readouterr().err.strip() == ("bench: error: kmeans_pixels does not encode images into its codes "
+                                               "(--from-real needs a variational method)")
+    assert main(["plot", "reconstructions", "--from-real", "--method", "kmeans_pixels", *args]) == 2
+    assert capsys.readouterr().err.strip() == "bench: error: --from-real applies to traversals"

@@ -15,7 +15,7 @@ from tests.plugin import TEST_METHODS, load_toy
 BUILTIN = [name for name in list_methods() if name not in TEST_METHODS]
 TINY = TrainConfig(steps=3, batch_size=16, log_every=1, checkpoint_every=0)
 # a shorter unroll keeps the contract tests fast; k > 0 still takes the unrolled path
-CHEAPER = {"unrolled_infogan": {"k": 1}}
+CHEAPER = {"unrolled_infogan": {"k": 1}, "vae_infogan": {"k": 1}}
 
 
 def trained(name: str, seed: int = 0):
@@ -73,7 +73,9 @@ def test_generator_follows_its_code_spec(name):
     method, data = trained(name)
     spec = method.code_spec
     codes = method.sample_codes(6, torch.Generator().manual_seed(0))
-    assert codes["categorical"].shape == (6,) and codes["categorical"].max() < spec.categorical
+    # without a categorical code (categorical == 0) the index is 0 everywhere
+    assert codes["categorical"].shape == (6,) and 0 <= codes["categorical"].min()
+    assert codes["categorical"].max() < max(spec.categorical, 1)
     assert codes["continuous"].shape == (6, spec.continuous)
     assert codes["noise"].shape == (6, spec.noise)
     method.eval()
@@ -97,6 +99,18 @@ def test_declared_capabilities_are_what_the_method_does(name):
             assert method.code_spec is not None and method.generate(method.sample_codes(4)).shape == (4, *x.shape[1:])
         else:
             pytest.raises(NotImplementedError, method.sample_codes, 4)
+        if cls.variational:
+            kl = method.latent_kl(x)
+            assert kl.ndim == 2 and kl.shape[0] == len(x) and torch.isfinite(kl).all() and (kl >= -1e-6).all()
+            groups = method.latent_groups()
+            assert sorted(j for idx in groups.values() for j in idx) == list(range(kl.shape[1]))
+            assert torch.allclose(method.generate(method.posterior_codes(x)), method.reconstruct(x))
+        else:
+            for fn in (method.latent_kl, method.posterior_codes):
+                pytest.raises(NotImplementedError, fn, x)
+            pytest.raises(NotImplementedError, method.latent_groups)
+    if cls.variational:
+        assert cls.generates and cls.reconstructs  # its codes are decoded
     if cls.trains_by_gradient:
         assert [p.name for p in method.training_phases()] and all(p.betas for p in method.training_phases())
     else:

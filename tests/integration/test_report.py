@@ -145,6 +145,10 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
         record("infogan", 2, status="interrupted"),
         record("unrolled_infogan", 0, overrides={"k": 0}, config={"method": {"k": 0}}, losses=[]),
         record("infogan", 0, "dsprites", disentanglement=disentanglement()),
+        record("vae_infogan", 0, "dsprites", disentanglement=disentanglement(mig=0.25), latent_kl={
+            "per_latent": [0.1, 0.2, 1.5, 2.5], "groups": {"incompressible": [0, 1], "info": [2, 3]},
+            "group_mean": {"incompressible": 0.15, "info": 2.0}, "n": 10000},
+            losses=[{"step": s, "kl_info": 1.0 + s, "kl_incompressible": 0.5} for s in (1, 2)]),
     ])
     (results / "speed").mkdir()
     (results / "speed" / "speed-cuda-paper-k=0.json").write_text(json.dumps({
@@ -155,6 +159,7 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
     (results / "figures").mkdir()
     plotted = results / "figures" / "infogan-mnist-paper-s0-completed_continuous1.png"
     plotted.write_bytes(b"not really a png")
+    (results / "figures" / "vae_infogan-dsprites-paper-s0-completed_fromreal.png").write_bytes(b"not a png either")
     (results / "figures" / "tsne-gone-mnist-paper-s0.png").write_bytes(b"from a record since removed")
 
     assert main(["report", "--results-dir", str(results)]) == 0
@@ -166,8 +171,14 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
     for name in ("tables/clustering_mnist.md", "tables/clustering_dsprites.csv", "tables/qloss_mnist.tex",
                  "tables/disentanglement_dsprites.md", "tables/morphometrics_mnist.md", "tables/speed-cuda-paper-k=0.md",
                  "figures/tsne-infogan-mnist-paper-s0-completed.png", "figures/tsne-infogan-mnist-paper-s1-completed.png",
-                 "figures/infogan-mnist-paper-s0-completed_continuous1.png", "runs"):
+                 "figures/infogan-mnist-paper-s0-completed_continuous1.png", "runs",
+                 "figures/kl-vae_infogan-dsprites-paper-s0-completed.png",
+                 "figures/vae_infogan-dsprites-paper-s0-completed_fromreal.png"):
         assert name in links, name
+    assert ("`bench plot traversals --from-real --method vae_infogan --run-id vae_infogan-dsprites-paper-s0-completed`"
+            in readme)
+    dsprites = (results / "tables" / "disentanglement_dsprites.md").read_text()
+    assert "| infogan " in dsprites and "| vae_infogan " in dsprites and "0.250" in dsprites  # side by side
     assert "`bench speed --methods unrolled_infogan --preset paper --set k=0 --warmup 5 --steps 20 --repeats 5`" in readme
     assert ("`bench plot traversals --method infogan --run-id infogan-mnist-paper-s0-completed`" in readme)
     assert "| 2 completed, 1 interrupted | `bench run --methods infogan --dataset mnist --seeds 3 --preset paper` |" in readme

@@ -28,8 +28,10 @@ def run(method, dataset, dirs, **overrides):
     return record
 
 
-def test_a_dsprites_run_records_every_disentanglement_metric(dirs):
-    record = run("infogan", "dsprites", dirs, tsne_points=0)
+# vae_infogan holds every 64x64 network of the VAE family (its encoder, decoder and D)
+@pytest.mark.parametrize("method", ["infogan", "vae_infogan"])
+def test_a_dsprites_run_records_every_disentanglement_metric(dirs, method):
+    record = run(method, "dsprites", dirs, tsne_points=0)
     assert record["status"] == "completed", record.get("message")
     assert record["image_shape"] == [1, 64, 64] and record["n_classes"] == 3
     scores = record["disentanglement"]
@@ -45,6 +47,21 @@ def test_a_run_records_a_tsne_layout_of_its_test_images(dirs):
     assert layout["n"] == 60 and len(layout["x"]) == len(layout["y"]) == len(layout["label"]) == 60
     assert set(layout["label"]) <= set(range(10))
     assert "disentanglement" not in record  # the toy images have no ground-truth factors
+    assert "latent_kl" not in record  # InfoGAN has no posterior
+
+
+def test_a_variational_run_records_the_average_kl_of_each_latent_by_group(dirs, tmp_path):
+    from bench.report.figures import latent_kl_figure
+
+    record = run("vae_infogan", "toy", dirs, tsne_points=0, k=0, latent=6, info_latents=2)
+    assert record["status"] == "completed", record.get("message")
+    kl = record["latent_kl"]
+    assert kl["n"] == 200 and len(kl["per_latent"]) == 6 and min(kl["per_latent"]) >= 0
+    assert kl["groups"] == {"incompressible": [0, 1, 2, 3], "info": [4, 5]}  # the last latents are Q's
+    assert kl["group_mean"]["info"] == pytest.approx(sum(kl["per_latent"][4:]) / 2, abs=1e-5)
+    assert {"kl_info", "kl_incompressible"} <= set(record["losses"][-1])  # the training-time curves
+    path = latent_kl_figure(record, tmp_path)
+    assert path.name == f"kl-{record['run_id']}.png" and path.read_bytes() == latent_kl_figure(record, tmp_path / "again").read_bytes()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,0 +1,200 @@
+"""What the VAE family (`beta_vae`, `vae_gan`, `vae_infogan`) shares: the conv encoder with a
+diagonal-Gaussian posterior, its KL to the N(0, I) prior, the decoder, and the adapter base
+that turns them into a method (codes, reconstructions, clustering, per-latent KL).
+
+Architectures, per image size. 64x64 (dSprites) is disentanglement_lib's `conv_encoder` /
+`deconv_decoder`: convs 32-32-64-64 (kernels 4, 4, 2, 2, stride 2, ReLU) -> fc 256 ->
+the posterior's parameters; fc 256 -> fc 1024 -> 64x4x4 -> deconvs 64-32-32 -> image.
+32x32 (MNIST) drops one stage of each (the input is half as wide). Departures, for every
+method of the family: the decoder ends in tanh, not logits, since the suite's images lie
+in [-1, 1] and the losses are the author's squared errors; the posterior's scale is
+softplus(.) + 1e-5 as in the author's `Reparametrization`, not dlib's log-variance;
+PyTorch's default init, not the author's Xavier-normal.
+
+Optional categorical code (used by `vae_infogan` with `n_categories` > 0; neither the
+report nor its code has one): the encoder also outputs K logits, q(c|x) is their softmax,
+training decodes a Gumbel-softmax sample of it (Jang et al. 2017, as JointVAE does), its KL
+to Uniform(K) joins the Gaussian KL, and real images are clustered by argmax q(c|x).
+Without it, clustering is k-means (k = `n_clusters`) on the posterior means, as `ae_kmeans`
+does on its codes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from bench import rng
+from bench.datasets.base import to_float
+from bench.errors import BenchError
+from bench.methods import info_codes
+from bench.methods.base import CodeSpec, Method
+from bench.methods.gan import fp32
+from bench.methods.kmeans import KMeansHead
+from bench.methods.nets import build
+
+ENCODERS = {
+    (32, 32): ["conv 32 k4 s2 relu", "conv 32 k4 s2 relu", "conv 64 k2 s2 relu", "flatten", "fc 256 relu"],
+    (64, 64): ["conv 32 k4 s2 relu", "conv 32 k4 s2 relu", "conv 64 k2 s2 relu", "conv 64 k2 s2 relu",
+               "flatten", "fc 256 relu"],
+}
+DECODERS = {  # the last layer (deconv to the image's channels, tanh) is added by `decoder`
+    (32, 32): ["fc 256 relu", "fc 1024 relu", "reshape 64 4 4", "deconv 32 k4 s2 relu", "deconv 32 k4 s2 relu"],
+    (64, 64): ["fc 256 relu", "fc 1024 relu", "reshape 64 4 4", "deconv 64 k4 s2 relu", "deconv 32 k4 s2 relu",
+               "deconv 32 k4 s2 relu"],
+}
+# the prior is N(0, 1): sweeps and traversals run over +-2 standard deviations
+CODE_RANGE = (-2.0, 2.0)
+
+
+def checked_size(name: str, image_shape) -> tuple[int, int]:
+    size = tuple(image_shape[1:])
+    if size not in ENCODERS:
+        sizes = ", ".join(f"{a}x{b}" for a, b in ENCODERS)
+        raise BenchError(f"{name} has architectures for {sizes} images, not {size[0]}x{size[1]}")
+    return size
+
+
+class Posterior(NamedTuple):
+    mean: torch.Tensor  # (N, latent)
+    std: torch.Tensor  # (N, latent)
+    logits: torch.Tensor | None  # (N, K) of q(c|x), or None without a categorical code
+
+
+def gaussian_kl(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, std^2) || N(0, 1)) per latent dimension, (N, latent)."""
+    return 0.5 * (mean.square() + std.square() - 1) - torch.log(std)
+
+
+def categorical_kl(logits: torch.Tensor) -> torch.Tensor:
+    """KL(softmax(logits) || Uniform(K)) per image, (N,)."""
+    log_q = F.log_softmax(logits, dim=1)
+    return (log_q.exp() * log_q).sum(dim=1) + math.log(logits.shape[1])
+
+
+def gumbel_softmax(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """A relaxed one-hot sample of softmax(logits); its noise is drawn through `bench.rng`."""
+    u = rng.rand_like(logits)
+    gumbel = -torch.log(-torch.log(u + 1e-10) + 1e-10)
+    return F.softmax((logits + gumbel) / temperature, dim=1)
+
+
+class VariationalMethod(Method):
+    """Base of the VAE family: `encoder` (x -> posterior) and `decoder` ([z, c] -> image).
+
+    `n_info` latents (the last ones) are the generator's continuous codes in `code_spec`;
+    the rest are its noise. Subclasses add `phases()`."""
+
+    generates = True
+    reconstructs = True
+    variational = True
+    temperature = 1.0  # of the relaxed categorical sample (a subclass with one sets it)
+
+    def __init__(self, config, image_shape, latent: int, n_info: int, n_categories: int = 0):
+        super().__init__(config, image_shape)
+        c = self.image_shape[0]
+        size = checked_size(self.name, self.image_shape)
+        if not 0 <= n_info <= latent:
+            raise BenchError(f"{self.name}: info latents must be between 0 and latent={latent}, got {n_info}")
+        self.latent, self.n_info, self.n_categories = latent, n_info, n_categories
+        self.code_spec = CodeSpec(n_categories, n_info, CODE_RANGE, latent - n_info)
+        self.encoder = build([*ENCODERS[size], f"fc {2 * latent + n_categories}"], self.image_shape)
+        self.decoder = build([*DECODERS[size], f"deconv {c} k4 s2 tanh"], (latent + n_categories,))
+        # without a categorical code, real images are clustered by k-means on posterior means
+        self.kmeans = None if n_categories else KMeansHead(config.n_clusters, latent)
+
+    # -- posterior, sampling, decoding -----------------------------------------------------
+    def posterior(self, x: torch.Tensor) -> Posterior:
+        out = self.encoder(x)
+        n = self.latent
+        logits = out[:, 2 * n:] if self.n_categories else None
+        return Posterior(out[:, :n], F.softplus(out[:, n : 2 * n]) + 1e-5, logits)
+
+    def sample_posterior(self, post: Posterior) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(z ~ q(z|x) reparameterised, a relaxed sample of q(c|x) at `temperature`, or None)."""
+        z = post.mean + post.std * rng.randn_like(post.std)
+        c = gumbel_softmax(post.logits, self.temperature) if post.logits is not None else None
+        return z, c
+
+    def decode(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(z if c is None else torch.cat([z, c], dim=1))
+
+    def kl_terms(self, post: Posterior) -> dict[str, torch.Tensor]:
+        """{"kl": the total KL per image, batch mean} (+ "kl_cat", the categorical part)."""
+        kl = gaussian_kl(fp32(post.mean), fp32(post.std)).sum(dim=1).mean()
+        if post.logits is None:
+            return {"kl": kl}
+        kl_cat = categorical_kl(fp32(post.logits)).mean()
+        return {"kl": kl + kl_cat, "kl_cat": kl_cat}
+
+    def prior_sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(z ~ N(0, I), one-hot c ~ Cat(K) or None, c's index or None), drawn through `bench.rng`."""
+        z = rng.randn(n, self.latent, device=self.device, dtype=self._dtype)
+        if not self.n_categories:
+            return z, None, None
+        index = rng.randint(self.n_categories, (n,), device=self.device)
+        return z, info_codes.one_hot(index, self.n_categories, z.dtype), index
+
+    @property
+    def _dtype(self) -> torch.dtype:
+        return next(self.decoder.parameters()).dtype
+
+    # -- the generator's codes (code_spec: noise = the first latents, continuous = the last n_info)
+    def sample_codes(self, n, generator=None):
+        z = rng.randn(n, self.latent, generator=generator, device=self.device, dtype=self._dtype)
+        if self.n_categories:
+            index = rng.randint(self.n_categories, (n,), generator=generator, device=self.device)
+        else:  # no categorical code: index 0 everywhere (what traversal grids pass)
+            index = torch.zeros(n, dtype=torch.long, device=self.device)
+        return self._codes(z, index)
+
+    def _codes(self, z, index):
+        split = self.latent - self.n_info
+        return {"noise": z[:, :split], "continuous": z[:, split:], "categorical": index}
+
+    def generate(self, codes):
+        z = torch.cat([codes["noise"], codes["continuous"]], dim=1)
+        c = info_codes.one_hot(codes["categorical"], self.n_categories, z.dtype) if self.n_categories else None
+        return self.decode(z, c)
+
+    def posterior_codes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The codes of real images: posterior means (and argmax q(c|x)), so that
+        generate(posterior_codes(x)) == reconstruct(x)."""
+        post = self.posterior(x)
+        index = post.logits.argmax(dim=1) if post.logits is not None else torch.zeros(
+            len(x), dtype=torch.long, device=x.device)
+        return self._codes(post.mean, index)
+
+    def reconstruct(self, x):
+        return self.generate(self.posterior_codes(x))
+
+    # -- what the measurements read ----------------------------------------------------------
+    def latent_kl(self, x: torch.Tensor) -> torch.Tensor:
+        """KL(q(z_j|x) || N(0, 1)) of each Gaussian latent j, (N, latent)."""
+        post = self.posterior(x)
+        return gaussian_kl(post.mean, post.std)
+
+    def latent_groups(self) -> dict[str, list[int]]:
+        """Named groups of latent indices, for the per-latent KL figure."""
+        return {"latent": list(range(self.latent))}
+
+    # -- clustering and embedding -------------------------------------------------------------
+    def embed(self, x):
+        post = self.posterior(x)
+        return post.mean if post.logits is None else torch.cat([post.mean, post.logits.softmax(dim=1)], dim=1)
+
+    def cluster(self, x):
+        post = self.posterior(x)
+        if post.logits is not None:
+            return post.logits.argmax(dim=1)
+        return self.kmeans.assign(post.mean)
+
+    def after_training(self, train_x):  # the trainer calls it in eval mode, under no_grad
+        if self.kmeans is None:
+            return
+        n = 2000
+        means = [self.posterior(to_float(train_x[i : i + n]).to(self.device)).mean for i in range(0, len(train_x), n)]
+        self.kmeans.fit(torch.cat(means))

@@ -1,0 +1,219 @@
+"""VAE-GAN (Larsen, Sønderby, Larochelle & Winther, "Autoencoding beyond pixels using a
+learned similarity metric", ICML 2016), as the unrolled-InfoGAN report's §IV builds it
+(akhandait/disentangled-representation-learning, `vaeinfogan/train_vaegan.py`,
+`train_vaegan_unrolled.py`).
+
+The decoder is the generator. A discriminator D tells real images from reconstructions
+Dec(z), z ~ q(z|x), and from prior samples Dec(z_p), z_p ~ N(0, I). The reconstruction
+error is measured in D's features f at its conv layer of 8x8 resolution (the author's and
+Larsen's 3rd conv on 64x64 images, taken before its BatchNorm as the author does):
+L_feat = ||f(Dec(z)) - f(x)||^2 summed per image. Three phases per step, in the author's
+order, each a fresh forward pass:
+
+  "Dis": BCE(D(x), 1) + BCE(D(Dec(z)), 0) + BCE(D(Dec(z_p)), 0)  (fakes detached)
+  "Dec": BCE(D_k(Dec(z)), 1) + BCE(D_k(Dec(z_p)), 1) + lambda * L_feat  (Larsen: gamma L_llike - L_GAN)
+  "Enc": beta * KL(q(z|x) || N(0, I)) + L_feat  (Larsen: L_prior + L_llike)
+
+D_k is D after `k` unrolled steps on its own loss (k = 0: D itself). Every term is a mean
+over the batch of per-image values (the author sums over the batch; the ratios are the
+same, except as noted below). Networks and posterior: `bench.methods.vae`.
+
+Departures from the paper or the author's code:
+- Unrolling (`k`, `unroll_rule`, `unroll_lr`): the suite's differentiable unroll
+  (`bench.methods.unroll`, as `unrolled_infogan`), with gradients through the k steps
+  and every step on this batch and these fakes. The author's unroll is first-order: a copy
+  of D takes k real optimizer steps on fresh batches, the decoder's GAN loss reads that D,
+  then D is restored. As the author, L_feat uses the current (restored) D.
+- The KL is per image in the encoder's loss. The author's `train_vaegan.py` divides it by
+  the batch while summing L_feat over the batch, so its beta = 250 weighs it as
+  250 / 64 = 3.9 per image: our default beta = 4 (`beta`). (`train_vaegan_unrolled.py`
+  sums both, as we do, with beta = 100.)
+- The author's decoder also pulls prior samples toward the features of the paired real
+  images (lambda ||f(Dec(z_p)) - f(x)||^2), which Larsen et al. do not: `feature_prior=true`
+  adds it; off by default.
+- Optimiser: the trainer's Adam with betas (0, 0.9), which is the author's RMSprop
+  (alpha 0.9) plus Adam's bias correction; learning rates the author's (Enc, Dec 3e-4,
+  Dis 1e-4). lambda = 1e-6 (`lambda_feature`) is the author's.
+- Latent 10 (dlib's study), not 32; the discriminator is a narrow DCGAN trunk shaped like
+  the dlib encoder (convs 32-32-64-64 on 64x64, 32-64-64 on 32x32, lrelu 0.2, BatchNorm
+  after every conv but the first, fc 256), not the author's 64-512 channels, so that a
+  smoke run stays within CI's minutes.
+Clustering: k-means on the posterior means (k = `n_clusters`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from bench.config import Beta, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
+from bench.methods import unroll
+from bench.methods.base import Phase
+from bench.methods.gan import fp32, gan_bce
+from bench.methods.nets import build
+from bench.methods.vae import VariationalMethod, checked_size
+from bench.registry import register_method
+
+# D up to the feature layer (a conv at 8x8, before its BN), then the rest of its trunk
+DISCRIMINATORS = {
+    (32, 32): (["conv 32 k4 s2 lrelu", "conv 64 k4 s2"],
+               ["bn lrelu", "conv 64 k2 s2 bn lrelu", "flatten", "fc 256 bn lrelu"]),
+    (64, 64): (["conv 32 k4 s2 lrelu", "conv 32 k4 s2 bn lrelu", "conv 64 k2 s2"],
+               ["bn lrelu", "conv 64 k2 s2 bn lrelu", "flatten", "fc 256 bn lrelu"]),
+}
+D_PARTS = ("d_features", "d_rest", "d_head")  # the discriminator the unroll steps
+
+
+@register_method("vae_gan")
+class VAEGAN(VariationalMethod):
+    """VAE whose reconstruction error lives in a GAN discriminator's features."""
+
+    reads_optimizer_state = True  # unroll_rule=adam continues D's Adam
+
+    @dataclass
+    class Config:
+        latent: PositiveInt = 10
+        beta: NonNegativeFloat = 4.0
+        lambda_feature: NonNegativeFloat = 1e-6  # the decoder's weight on L_feat
+        feature_prior: bool = False  # the author's extra lambda ||f(Dec(z_p)) - f(x)||^2
+        k: NonNegativeInt = 0  # unrolled D steps for the decoder's GAN loss (0: none)
+        unroll_rule: Literal["adam", "sgd"] = "adam"
+        unroll_lr: PositiveFloat = 1e-4  # for unroll_rule=sgd
+        n_clusters: PositiveInt = 10
+        lr_enc: PositiveFloat = 3e-4
+        lr_dec: PositiveFloat = 3e-4
+        lr_dis: PositiveFloat = 1e-4
+        beta1: Beta = 0.0
+        beta2: Beta = 0.9
+
+    protocol_keys = ("k",)
+    # paper: the author's 20 epochs (10, then 10 more from its checkpoint) at batch 64,
+    # counted on our 60,000 training images (on CelebA's 202,599 they were 63,320 steps).
+    # smoke: three networks' passes per step (2-core CPU, batch 64, 32x32: 0.22 s/step), so
+    # 200 steps
+    presets = {"paper": {"steps": 20 * 60000 // 64, "batch_size": 64}, "smoke": {"steps": 200}}
+
+    def __init__(self, config: Config, image_shape=(1, 32, 32)):
+        super().__init__(config, image_shape, config.latent, **self.code_split(config))
+        features, rest = DISCRIMINATORS[checked_size(self.name, self.image_shape)]
+        self.d_features = build(features, self.image_shape)
+        self.d_rest = build(rest, self.d_features.out_shape)
+        self.d_head = nn.Linear(self.d_rest.out_shape[0], 1)
+        self._d_optimizer: torch.optim.Optimizer | None = None
+
+    @staticmethod
+    def code_split(config) -> dict:
+        """How the latent divides into the generator's codes: all continuous here."""
+        return {"n_info": config.latent}
+
+    def bind_optimizers(self, optimizers):
+        self._d_optimizer = optimizers["Dis"]
+
+    # -- the discriminator ----------------------------------------------------------------
+    def trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(feature-layer output, trunk output) of D on x."""
+        f = self.d_features(x)
+        return f, self.d_rest(f)
+
+    def fakes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(Dec(z) with z ~ q(z|x), Dec(z_p) with z_p ~ the prior)."""
+        z, c = self.sample_posterior(self.posterior(x))
+        z_p, c_p, _ = self.prior_sample(len(x))
+        return self.decode(z, c), self.decode(z_p, c_p)
+
+    @staticmethod
+    def feature_error(f_fake: torch.Tensor, f_real: torch.Tensor) -> torch.Tensor:
+        """||f_fake - f_real||^2 summed per image, batch mean (f_real is a fixed target)."""
+        return (fp32(f_fake) - fp32(f_real).detach()).square().flatten(1).sum(dim=1).mean()
+
+    def dis_loss(self, x):
+        with torch.no_grad():
+            recon, prior = self.fakes(x)
+        real = gan_bce(self.d_head(self.trunk(x)[1]), True)
+        fake = gan_bce(self.d_head(self.trunk(recon)[1]), False) + gan_bce(self.d_head(self.trunk(prior)[1]), False)
+        return {"loss": real + fake, "dis_real": real, "dis_fake": fake}
+
+    def dec_terms(self, x) -> tuple[dict, dict]:
+        """The decoder's loss terms, and what later terms (the hybrid's Q) reuse."""
+        cfg = self.config
+        with torch.no_grad():  # the encoder is not trained here: its outputs are inputs
+            post = self.posterior(x)
+            z, c = self.sample_posterior(post)
+            f_real = self.d_features(x)
+        z_p, c_p, index_p = self.prior_sample(len(x))
+        recon, prior = self.decode(z, c), self.decode(z_p, c_p)
+        (f_recon, t_recon), (f_prior, t_prior) = self.trunk(recon), self.trunk(prior)
+        if cfg.k == 0:
+            gan = gan_bce(self.d_head(t_recon), True) + gan_bce(self.d_head(t_prior), True)
+        else:
+            gan = self.unrolled_gan_loss(x, recon, prior)
+        feature = self.feature_error(f_recon, f_real)
+        loss = gan + cfg.lambda_feature * feature
+        terms = {"dec_gan": gan, "feature": feature}
+        if cfg.feature_prior:
+            terms["feature_prior"] = self.feature_error(f_prior, f_real)
+            loss = loss + cfg.lambda_feature * terms["feature_prior"]
+        made = {"z": z, "c": c, "z_p": z_p, "index_p": index_p, "t_recon": t_recon, "t_prior": t_prior}
+        return {"loss": loss, **terms}, made
+
+    def dec_loss(self, x):
+        return self.dec_terms(x)[0]
+
+    def enc_terms(self, x) -> tuple[dict, dict]:
+        post = self.posterior(x)
+        z, c = self.sample_posterior(post)
+        recon = self.decode(z, c)
+        with torch.no_grad():
+            f_real = self.d_features(x)
+        f_recon = self.d_features(recon)
+        kl = self.kl_terms(post)
+        feature = self.feature_error(f_recon, f_real)
+        out = {"loss": self.config.beta * kl["kl"] + feature, "enc_feature": feature, **kl}
+        return out, {"post": post, "z": z, "c": c, "f_recon": f_recon}
+
+    def enc_loss(self, x):
+        return self.enc_terms(x)[0]
+
+    def phases(self):
+        cfg = self.config
+        return [
+            Phase("Dis", [getattr(self, part) for part in D_PARTS], self.dis_loss, cfg.lr_dis),
+            Phase("Dec", [self.decoder], self.dec_loss, cfg.lr_dec),
+            Phase("Enc", [self.encoder], self.enc_loss, cfg.lr_enc),
+        ]
+
+    # -- unrolling --------------------------------------------------------------------------
+    def _d_named(self) -> dict[str, nn.Parameter]:
+        return {f"{part}.{k}": p for part in D_PARTS for k, p in getattr(self, part).named_parameters()}
+
+    def _d_logit(self, params: unroll.Params, buffers: unroll.Params, x: torch.Tensor) -> torch.Tensor:
+        for part in D_PARTS:
+            own = {k[len(part) + 1:]: v for k, v in {**params, **buffers}.items() if k.startswith(part + ".")}
+            x = functional_call(getattr(self, part), own, (x,))
+        return fp32(x)
+
+    def unrolled_gan_loss(self, x: torch.Tensor, recon: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        """The decoder's GAN loss against D after k differentiable steps on D's loss
+        against these very fakes (so the decoder sees how D would answer it)."""
+        cfg = self.config
+        named = self._d_named()
+        start = {k: p.detach().requires_grad_() for k, p in named.items()}
+        # look-ahead passes use copies of BN's running statistics, so they leave no trace
+        buffers = {f"{part}.{k}": b.clone() for part in D_PARTS for k, b in getattr(self, part).named_buffers()}
+
+        def d_loss(params):
+            return (gan_bce(self._d_logit(params, buffers, x), True)
+                    + gan_bce(self._d_logit(params, buffers, recon), False)
+                    + gan_bce(self._d_logit(params, buffers, prior), False))
+
+        adam = None
+        if cfg.unroll_rule == "adam":
+            if self._d_optimizer is None:
+                raise RuntimeError("unroll_rule=adam needs the trainer's Dis optimizer (bind_optimizers)")
+            adam = unroll.AdamState.from_optimizer(self._d_optimizer, named)
+        params = unroll.unroll(d_loss, start, cfg.k, cfg.unroll_rule, cfg.unroll_lr, adam)
+        return gan_bce(self._d_logit(params, buffers, recon), True) + gan_bce(self._d_logit(params, buffers, prior), True)
