@@ -34,14 +34,18 @@ RTOL, ATOL = 1e-6, 1e-9
 STEPS, BATCH = 12, 16
 TRAINING = {"steps": STEPS, "batch_size": BATCH, "log_every": 1, "checkpoint_every": 0, "eval_every": 0,
             "train_size": None}
+# the authors' InfoGAN as it ran before the authors' details became the defaults (issue 14);
+# its trajectory equals the one recorded for "infogan" before that change
+INFOGAN_BEFORE = {"eval_bn": "running", "init": "pytorch", "leaky_slope": 0.2, "mi_cont": "mean",
+                  "native_input": False, "noise": "uniform"}
 # settings that take a code path of their own, beyond each method's smoke-preset defaults
 VARIANTS = {
-    "unrolled_infogan": [{"k": 2}, {"k": 2, "unroll_rule": "sgd"}, {"k": 0}],
+    "unrolled_infogan": [{"k": 2}, {"k": 2, "unroll_rule": "adam"}, {"k": 2, "unroll_rule": "sgd"}, {"k": 0}],
     "learned_prior_aae": [{"prior": "fixed"}, {"n_continuous": 2, "pixel_weight": 0.5}],
     "infoae": [{"d_on_recon": False, "class_e_through_decoder": False, "generator_vs_critic": True},
-               {"weighting": "gamma_recon", "recon_loss": "l1"}],
-    "infogan": [{"q_learn_std": True}],
-    "aae": [{"d_input_noise": 0.0}],
+               {"weighting": "gamma_recon", "recon_loss": "l1"}, {"recon_weight": 10.0}],
+    "infogan": [{"q_learn_std": True}, INFOGAN_BEFORE],
+    "aae": [{"d_input_noise": 0.0}, {"optimizer": "sgd", "lr_decay_step": 6}],
     "vae_gan": [{"k": 1}],
     "vae_infogan": [{"k": 0, "n_categories": 3}],
 }
