@@ -2,7 +2,6 @@
 them, finite, by the chosen backend), a t-SNE layout, and one-line errors for a backend
 that cannot run."""
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.device import choose_device
+from bench.errors import BenchError
 from bench.evaluation.disentanglement import KEYS
 from bench.runs.plan import plan
 from bench.runs.sweep import run_jobs
@@ -85,8 +85,8 @@ def test_a_backend_that_cannot_run_fails_before_training(tmp_path, args, message
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_method_without_a_64px_architecture_fails_in_one_recorded_line(dirs):
-    record = run("ae_kmeans", "dsprites", dirs)
-    assert record["status"] == "failed"
-    assert "\n" not in record["message"]
-    json.dumps(record)
+def test_a_method_without_a_64px_architecture_is_refused_in_one_line_before_training(dirs):
+    with pytest.raises(BenchError) as refused:
+        run("ae_kmeans", "dsprites", dirs)
+    assert "ae_kmeans on dsprites (1x64x64 images)" in str(refused.value) and "\n" not in str(refused.value)
+    assert not list(dirs[0].rglob("*.json"))  # nothing trained, nothing recorded
