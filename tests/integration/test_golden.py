@@ -1,5 +1,6 @@
 """Golden trajectories (tests/golden.py): every method's losses at each of 12 float64
-steps, its final weights and clusters, as recorded, to rtol 1e-6 on any CPU.
+steps, its final weights and clusters, as recorded, to rtol 1e-6 on any CPU (a weight
+projection to 1e-6 of the weights' norm).
 Run alone with `pytest -m golden`."""
 
 import json
@@ -25,6 +26,11 @@ def test_training_follows_its_golden_trajectory(case):
         assert got.keys() == want.keys(), step
         assert got == pytest.approx(want, rel=RTOL, abs=ATOL), f"losses at step {step}"
     assert measured["weights"].keys() == expected["weights"].keys()
-    for module, digest in expected["weights"].items():
-        assert measured["weights"][module] == pytest.approx(digest, rel=RTOL, abs=ATOL), module
+    for module, (norm, projection) in expected["weights"].items():
+        got_norm, got_projection = measured["weights"][module]
+        assert got_norm == pytest.approx(norm, rel=RTOL, abs=ATOL), module
+        # a random projection of the weights can cancel to near zero, so its tolerance is
+        # RTOL of the weights' scale (their norm), not of its own value: a few of the look-ahead
+        # discriminator's Adam steps lift last-bit kernel differences to ~1e-6 of a cancelled sum
+        assert got_projection == pytest.approx(projection, rel=0, abs=RTOL * norm + ATOL), module
     assert measured["cluster_sizes"] == expected["cluster_sizes"]
