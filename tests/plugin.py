@@ -52,9 +52,23 @@ def _step_hook(self):
 
 TEST_METHODS = {"toy_infogan", "nan_infogan", "broken_method", "cue_ae"}
 
+# InfoGAN's 32x32 layout with narrower layers (16-32-64 instead of 64-128-1024): 0.3 M parameters and 4 MB checkpoints
+# instead of 13 M and 200 MB, so the dozens of test runs that write checkpoints stay quick and
+# a test session does not fill a small disk (pytest keeps the last sessions' folders)
+SMALL_INFOGAN = {
+    (32, 32): (
+        ["conv 16 k4 s2 lrelu", "conv 32 k4 s2 bn lrelu", "flatten", "fc 64 bn lrelu"],
+        ["fc 64 bn relu", "fc 2048 bn relu", "reshape 32 8 8", "deconv 16 k4 s2 bn relu"],
+    ),
+}
+
+
+class SmallInfoGAN(InfoGAN):
+    architectures = SMALL_INFOGAN
+
 
 @register_method("toy_infogan")
-class ToyInfoGAN(InfoGAN):
+class ToyInfoGAN(SmallInfoGAN):
     """InfoGAN that can be killed (SIGKILL) or interrupted (SIGINT) at a given step."""
 
     cuda_graphs = False  # its hook counts steps in Python
@@ -65,7 +79,7 @@ class ToyInfoGAN(InfoGAN):
 
 
 @register_method("nan_infogan")
-class NaNInfoGAN(InfoGAN):
+class NaNInfoGAN(SmallInfoGAN):
     """InfoGAN whose D loss becomes NaN from step 7 on."""
 
     cuda_graphs = False
@@ -79,7 +93,7 @@ class NaNInfoGAN(InfoGAN):
 
 
 @register_method("broken_method")
-class Broken(InfoGAN):
+class Broken(SmallInfoGAN):
     """Raises inside its first training step."""
 
 

@@ -23,7 +23,7 @@ def trained_toy(tmp_path):
         jobs = plan([method], [0], "toy", "smoke", {**SHORT, **overrides})
         (record,) = run_jobs(jobs, Path("unused"), choose_device("cpu"), results, workdir,
                              progress=False, echo=lambda line: None)
-        assert record["status"] == "completed"
+        assert record["status"] == "completed", record.get("message")
         return record
 
     return train, results, workdir

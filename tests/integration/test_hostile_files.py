@@ -34,7 +34,7 @@ class RunsCodeWhenUnpickled:
 def trained(dirs):
     """A completed toy run (12 steps, checkpoints every 4): (record, its checkpoint path)."""
     (record,), _ = sweep(["toy_infogan"], dirs)
-    assert record["status"] == "completed"
+    assert record["status"] == "completed", record.get("message")
     return record, checkpoint.path_for(dirs[1], record["run_id"])
 
 
@@ -136,7 +136,7 @@ def test_a_run_held_by_another_process_is_skipped_not_trampled(dirs):
     assert records == [] and records_on_disk(dirs[0]) == {}
     assert lines == [f"toy_infogan seed 0: another bench process is running it (lock in {dirs[1] / job.run_id}), skipped"]
     (record,), _ = sweep(["toy_infogan"], dirs)  # released: it runs
-    assert record["status"] == "completed"
+    assert record["status"] == "completed", record.get("message")
 
 
 def test_concurrent_atomic_writes_of_one_file_use_their_own_temporary_files(tmp_path):
