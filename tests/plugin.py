@@ -52,9 +52,9 @@ def _step_hook(self):
 
 TEST_METHODS = {"toy_infogan", "nan_infogan", "broken_method", "cue_ae"}
 
-# InfoGAN's 32x32 layout with narrower layers (16-32-64 instead of 64-128-1024): 0.3 M parameters and 4 MB checkpoints
-# instead of 13 M and 200 MB, so the dozens of test runs that write checkpoints stay quick and
-# a test session does not fill a small disk (pytest keeps the last sessions' folders)
+# InfoGAN's 32x32 layout with narrower layers (16-32-64 instead of 64-128-1024): 0.3 M
+# parameters and 4 MB checkpoints instead of 13 M and 200 MB, so the dozens of test runs that
+# write checkpoints stay quick and a test session does not fill a small disk
 SMALL_INFOGAN = {
     (32, 32): (
         ["conv 16 k4 s2 lrelu", "conv 32 k4 s2 bn lrelu", "flatten", "fc 64 bn lrelu"],
