@@ -1,4 +1,4 @@
-"""`bench` command line: list, run, speed, table, report, plot.
+"""`bench` command line: list, run, speed, table, verdicts, report, plot.
 
 Every user-facing failure ends in one line on stderr and a non-zero exit; set
 BENCH_DEBUG=1 to see the traceback of an unexpected error.
@@ -161,15 +161,21 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--reference", action="store_true", help=reference_help)
 
     table = sub.add_parser("table", help="one table from the run records (Markdown, numeric CSV, LaTeX)")
-    table.add_argument("--kind", choices=("clustering", "qloss", "disentanglement", "morphometrics", "speed"),
+    table.add_argument("--kind", choices=("clustering", "qloss", "disentanglement", "morphometrics", "generation",
+                                          "modes", "speed"),
                        default="clustering",
                        help="clustering: test error vs claims; qloss: unrolled InfoGAN's final Q losses per K; "
                             "disentanglement: metrics on a dataset with known factors (e.g. --dataset dsprites); "
-                            "morphometrics: which code drives which morphometric; speed: every results/speed "
-                            "measurement")
+                            "morphometrics: which code drives which morphometric; generation: what generators draw, "
+                            "scored by the dataset's classifier; modes: modes covered on a 2-D mixture (--dataset "
+                            "ring2d); speed: every results/speed measurement")
     table.add_argument("--results-dir", type=Path, default=results, help=results_help)
     table.add_argument("--dataset", default="mnist")
     table.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
+    verdicts = sub.add_parser("verdicts", help="every paper claim with its verdict: reproduced, not reproduced, "
+                                               "or inconclusive and why")
+    verdicts.add_argument("--results-dir", type=Path, default=results, help=results_help)
+    verdicts.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/tables")
     report = sub.add_parser("report", help="rebuild every table, t-SNE figure and RESULTS_DIR/README.md from the records")
     report.add_argument("--results-dir", type=Path, default=results,
                         help=f"{results_help}; the repository's reference: --results-dir results")
@@ -330,6 +336,20 @@ def cmd_table(args) -> int:
     return 0
 
 
+def cmd_verdicts(args) -> int:
+    from bench.report.builder import tables_of, verdicts_of
+    from bench.report.tables import to_markdown, write_table
+    from bench.report.verdicts import RULE
+    from bench.runs.records import load_records
+
+    table = verdicts_of(tables_of(load_records(args.results_dir)))
+    print(to_markdown(table.table.drop(columns=["table"])))
+    print(f"\n{RULE}")
+    paths = write_table(table.table, args.out or args.results_dir / "tables", table.stem, table.latex)
+    print("\nwritten: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def cmd_report(args) -> int:
     from bench.report.builder import build_report, sync_blocks
 
@@ -401,8 +421,8 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(int(threads))
-        commands = {"list": cmd_list, "run": cmd_run, "speed": cmd_speed, "table": cmd_table, "report": cmd_report,
-                    "plot": cmd_plot, "compare-dlib": cmd_compare_dlib}
+        commands = {"list": cmd_list, "run": cmd_run, "speed": cmd_speed, "table": cmd_table, "verdicts": cmd_verdicts,
+                    "report": cmd_report, "plot": cmd_plot, "compare-dlib": cmd_compare_dlib}
         return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 One flat namespace for overrides: a key is either a trainer setting (`TrainConfig`)
 or a field of the method's own `Config` dataclass. Presets fill trainer settings;
-a method may refine a preset (e.g. its paper's step count) via `Method.presets`.
+a method may refine a preset (e.g. its paper's step count) via `Method.presets`, and a
+preset on one dataset via the key "PRESET@DATASET" (the protocol of another experiment of
+its paper, e.g. unrolled InfoGAN on the 2-D mixtures).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class TrainConfig:
     train_size: PositiveInt | None = None  # None: the whole training split
     test_size: PositiveInt | None = None  # None: the whole test split
     eval_every: NonNegativeInt = 0  # 0: evaluate only at the end
+    eval_at_start: bool = False  # also evaluate the untrained model (step 0), with eval_every
     checkpoint_every: NonNegativeInt = 500  # 0: only at the end
     log_every: PositiveInt = 50  # also how often losses are checked for NaN/inf
     eval_batch_size: PositiveInt = 1000
@@ -66,6 +69,7 @@ class TrainConfig:
     metrics_backend: Literal["bench", "dlib"] = "bench"  # disentanglement-lib, if installed
     morphometrics: bool = True  # MNIST code sweeps scored by Morpho-MNIST measures
     tsne_points: NonNegativeInt = 2000  # test images in the recorded t-SNE layout (0: none)
+    generation_samples: NonNegativeInt = 10000  # generated samples the generation measures score (0: none)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -81,8 +85,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # settings that change neither what is trained nor the clustering it is scored by: a run
 # that overrides only these is still the preset's run (no variant label, claims kept)
-BOOKKEEPING_KEYS = frozenset({"checkpoint_every", "log_every", "eval_every", "eval_batch_size", "cuda_graphs",
-                              "metrics_backend", "morphometrics", "tsne_points", "metric_samples"})
+BOOKKEEPING_KEYS = frozenset({"checkpoint_every", "log_every", "eval_every", "eval_at_start", "eval_batch_size",
+                              "cuda_graphs", "metrics_backend", "morphometrics", "tsne_points", "metric_samples",
+                              "generation_samples"})
 
 
 def parse_value(text: str) -> Any:
@@ -236,14 +241,16 @@ def applicable(method_classes: list, overrides: dict[str, Any]) -> list[dict[str
     return [{k: v for k, v in overrides.items() if k in names} for names in known]
 
 
-def resolve(method_cls, preset: str, overrides: dict[str, Any]) -> tuple[TrainConfig, Any]:
-    """Preset + method refinements + user overrides -> (TrainConfig, method Config)."""
+def resolve(method_cls, preset: str, overrides: dict[str, Any], dataset: str | None = None) -> tuple[TrainConfig, Any]:
+    """Preset + method refinements (+ the method's refinements for `dataset`) + user
+    overrides -> (TrainConfig, method Config)."""
     if preset not in PRESETS:
         raise BenchError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
     (overrides,) = applicable([method_cls], overrides)
     train_keys = TRAIN_KEYS
     method_keys = setting_names(method_cls) - TRAIN_KEYS
-    merged = {**PRESETS[preset], **method_cls.presets.get(preset, {}), **overrides}
+    merged = {**PRESETS[preset], **method_cls.presets.get(preset, {}),
+              **method_cls.presets.get(f"{preset}@{dataset}", {}), **overrides}
     train = build(TrainConfig, {k: v for k, v in merged.items() if k in train_keys})
     method = build(method_cls.Config, {k: v for k, v in merged.items() if k in method_keys})
     check_batch(train)

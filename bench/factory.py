@@ -18,20 +18,22 @@ def list_methods(pattern: str = "*") -> list[str]:
     return METHODS.names(pattern)
 
 
-def method_config(name: str, preset: str | None = None, **overrides):
-    """The method's Config: its defaults, the preset's refinements (if a preset is named),
-    then `overrides` (trainer settings among them are ignored here), each type-checked."""
+def method_config(name: str, preset: str | None = None, dataset: str | None = None, **overrides):
+    """The method's Config: its defaults, the preset's refinements (if a preset is named, and
+    those for `dataset`), then `overrides` (trainer settings among them are ignored here),
+    each type-checked."""
     cls = METHODS.get(name)
     if preset is not None:
-        return config.resolve(cls, preset, overrides)[1]
+        return config.resolve(cls, preset, overrides, dataset)[1]
     return config.build(cls.Config, overrides)
 
 
-def create_method(name: str, preset: str | None = None, image_shape: tuple[int, int, int] | None = None,
-                  checkpoint: Path | None = None, **overrides):
+def create_method(name: str, preset: str | None = None, image_shape: tuple[int, ...] | None = None,
+                  checkpoint: Path | None = None, dataset: str | None = None, **overrides):
     """A fresh (or, with `checkpoint`, a trained) adapter of method `name`."""
     cls = METHODS.get(name)
-    method = cls(method_config(name, preset, **overrides), image_shape=tuple(image_shape or DEFAULT_IMAGE_SHAPE))
+    method = cls(method_config(name, preset, dataset, **overrides),
+                 image_shape=tuple(image_shape or DEFAULT_IMAGE_SHAPE))
     if checkpoint is not None:
         method.load_state_dict(checkpoints.load(checkpoint)["method"])
     return method

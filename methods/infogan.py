@@ -69,6 +69,10 @@ ARCHITECTURES = {
         ["fc 1024 bn relu", "fc 2048 bn relu", "reshape 128 4 4", "deconv 128 k4 s2 bn relu",
          "deconv 64 k4 s2 bn relu", "deconv 32 k4 s2 bn relu"],
     ),
+    # 2-D points (ring2d, grid2d): the MLPs of Metz et al.'s mixture-of-Gaussians experiment
+    # (README, reading ledger): D scales its input by 1/4, then one hidden ReLU layer of
+    # 128; G has two hidden ReLU layers of 128, then a linear output
+    (2,): (["scale 0.25", "fc 128 relu"], ["fc 128 relu", "fc 128 relu"]),
 }
 
 
@@ -109,20 +113,21 @@ class InfoGAN(Method):
 
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)
-        c, h, w = self.image_shape
+        c, *size = self.image_shape
+        key = tuple(size) if size else (c,)  # images by height x width, points by their dimension
         cfg = config
         self.code_spec = CodeSpec(cfg.n_categories, cfg.n_continuous, (-1.0, 1.0), cfg.noise_dim)
-        if (h, w) not in self.architectures:
-            sizes = ", ".join(f"{a}x{b}" for a, b in self.architectures)
-            raise BenchError(f"{self.name} has architectures for {sizes} images, not {h}x{w}")
-        trunk, generator = (self._slope(spec) for spec in self.architectures[(h, w)])
-        self.trunk = build(trunk, (c, h, w))
+        if key not in self.architectures:
+            sizes = ", ".join("x".join(map(str, k)) for k in self.architectures)
+            raise BenchError(f"{self.name} has architectures for {sizes} data, not {'x'.join(map(str, key))}")
+        trunk, generator = (self._slope(spec) for spec in self.architectures[key])
+        self.trunk = build(trunk, self.image_shape)
         (features,) = self.trunk.out_shape
         self.d_head = nn.Linear(features, 1)
         self.q_head = InfoHead(self._slope(["fc 128 bn lrelu"]), features, cfg.n_categories, cfg.n_continuous,
                                cfg.q_learn_std, sum_continuous=cfg.mi_cont == "sum")
-        self.generator = build([*generator, f"deconv {c} k4 s2 tanh"],
-                               (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,))
+        output = f"deconv {c} k4 s2 tanh" if size else f"fc {c}"  # points: a linear output
+        self.generator = build([*generator, output], (cfg.noise_dim + cfg.n_categories + cfg.n_continuous,))
         if cfg.init == "authors":
             self.apply(authors_init)
 

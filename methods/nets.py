@@ -6,7 +6,7 @@ A spec is a list of layer strings, each `op [width] [k<kernel>] [s<stride>] [p<p
     ["conv 64 k4 s2 lrelu", "conv 128 k4 s2 bn lrelu", "flatten", "fc 1024 bn lrelu"]
 
 ops: conv, deconv (transposed conv), up (bilinear upsampling by s), fc, flatten,
-reshape C H W; activations: relu, lrelu (slope 0.2, or lrelu0.1), tanh, sigmoid, which
+reshape C H W, scale F (multiply by F); activations: relu, lrelu (slope 0.2, or lrelu0.1), tanh, sigmoid, which
 may also stand alone on a line (the papers' "r-u4-..." starts with a bare relu).
 `build` infers every layer's input size from the input shape, so one architecture
 table is one spec, not new code.
@@ -24,6 +24,20 @@ ACTIVATIONS = {
     "tanh": lambda: nn.Tanh(),
     "sigmoid": lambda: nn.Sigmoid(),
 }
+
+
+class Scale(nn.Module):
+    """Multiplies its input by a constant (Metz et al.'s 2-D discriminator scales its input by 1/4)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor:g}"
 
 
 def _activation(token: str) -> nn.Module | None:
@@ -72,6 +86,8 @@ def build(spec: list[str], in_shape: tuple[int, ...]) -> nn.Sequential:
         elif op == "fc":
             layers.append(nn.Linear(shape[0], numbers[0]))
             shape = (numbers[0],)
+        elif op == "scale":
+            layers.append(Scale(float(flags.pop(0))))
         elif op == "flatten":
             layers.append(nn.Flatten())
             shape = (math.prod(shape),)

@@ -55,6 +55,15 @@ from bench.methods.infogan import InfoGAN
 from bench.registry import register_method
 
 
+# Metz et al.'s 2-D mixture experiment (README, reading ledger): a plain GAN (a single constant
+# category, no mutual-information term), z ~ N(0, I_256), Adam 1e-4 (beta1 0.5) for D and G,
+# orthogonal weights, the saddle objective, D's Adam unrolled through K steps on the step's
+# own minibatch; evaluated every 5,000 steps from step 0 (their Fig. 1's columns)
+MIXTURE_2D = dict(batch_size=512, log_every=500, eval_at_start=True, tsne_points=0, morphometrics=False,
+                  n_categories=1, n_continuous=0, lambda_disc=0.0, lambda_cont=0.0, noise_dim=256,
+                  noise="normal", lr_d=1e-4, lr_g=1e-4, init="orthogonal", g_loss="minimax", unroll_rule="adam")
+
+
 @register_method("unrolled_infogan")
 class UnrolledInfoGAN(InfoGAN):
     """InfoGAN whose generator sees D after K look-ahead steps; Q uses the current D."""
@@ -69,19 +78,29 @@ class UnrolledInfoGAN(InfoGAN):
         lr_q: PositiveFloat = 1e-3  # Q's own Adam (lookahead)
         # the report's code, where it differs from InfoGAN's authors
         noise: Literal["uniform", "normal"] = "normal"
-        init: Literal["authors", "pytorch", "xavier"] = "xavier"
+        init: Literal["authors", "pytorch", "xavier", "orthogonal"] = "xavier"
         q_learn_std: bool = True
         lambda_cont: NonNegativeFloat = 0.1
+        # G's GAN loss: -log D(G(z)) (the report's code), or log(1 - D(G(z))), the saddle
+        # objective of Metz et al.'s eq. 4, which their 2-D experiment descends
+        g_loss: Literal["non_saturating", "minimax"] = "non_saturating"
 
     protocol_keys = ("k",)
     # the report's code: 20 epochs at batch 64. The smoke run is a CPU regression check: 50
-    # steps with a one-step look-ahead
-    presets = {"paper": {"steps": 20 * 60000 // 64, "batch_size": 64}, "smoke": {"steps": 50, "k": 1}}
+    # steps with a one-step look-ahead. On the 2-D mixtures, the report's Fig. 3 is Metz et
+    # al.'s experiment: a plain GAN (one constant category, no MI term), their MLPs, Adam
+    # unrolled through its own steps, the saddle objective, 25,000 steps at batch 512
+    presets = {"paper": {"steps": 20 * 60000 // 64, "batch_size": 64}, "smoke": {"steps": 50, "k": 1},
+               **{f"{preset}@{dataset}": {**MIXTURE_2D, **length} for dataset in ("ring2d", "grid2d")
+                  for preset, length in (("paper", {"steps": 25000, "eval_every": 5000, "checkpoint_every": 5000}),
+                                         ("smoke", {"steps": 500, "eval_every": 250}))}}
 
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)
         if config.init == "xavier":
             self.apply(report_init)
+        elif config.init == "orthogonal":
+            self.apply(orthogonal_init)
         # the look-ahead takes optimizer steps and fresh batches inside a loss: eager only
         self.cuda_graphs = config.unroll_rule != "lookahead"
         self._d_optimizer: torch.optim.Optimizer | None = None
@@ -133,7 +152,7 @@ class UnrolledInfoGAN(InfoGAN):
                 self._d_optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self._d_optimizer.step()
-        gan = gan_bce(self.d_head(self.trunk(self.generate(codes))), True)
+        gan = self._g_gan(self.d_head(self.trunk(self.generate(codes))))
         return {"loss": gan, "g_gan": gan}
 
     def lookahead_q_loss(self, x):
@@ -153,6 +172,12 @@ class UnrolledInfoGAN(InfoGAN):
             terms["q_cont"] = cfg.lambda_cont * report_nll(out[:, k:k + c], std, codes["continuous"])
             loss = loss + terms["q_cont"]
         return {"loss": loss, **terms}
+
+    def _g_gan(self, fake_logit: torch.Tensor) -> torch.Tensor:
+        """G's GAN loss on D's logits of its fakes (`g_loss`)."""
+        if self.config.g_loss == "minimax":
+            return -gan_bce(fake_logit, False)  # mean log(1 - D(G(z)))
+        return gan_bce(fake_logit, True)
 
     def _d_parameters(self) -> list[nn.Parameter]:
         return [*self.trunk.parameters(), *self.d_head.parameters()]
@@ -196,7 +221,7 @@ class UnrolledInfoGAN(InfoGAN):
             # look-ahead passes use copies of BN's running statistics, so they leave no trace
             buffers = {k: b.clone() for k, b in self.trunk.named_buffers()}
             logit = self._d_logit(self.unrolled_discriminator(x, fake, buffers), buffers, fake)
-        gan = gan_bce(logit, True)
+        gan = self._g_gan(logit)
         info_total, info = self.info_total(features, codes)
         return {"loss": gan + info_total, "g_gan": gan, **info}
 
@@ -207,6 +232,14 @@ def report_nll(mean: torch.Tensor, std: torch.Tensor, target: torch.Tensor) -> t
     var = std.square()
     nll = 0.5 * torch.log(2 * math.pi * var + 1e-6) + (target - mean).square() / (2 * var + 1e-6)
     return nll.sum(dim=1).mean()
+
+
+@torch.no_grad()
+def orthogonal_init(module: nn.Module) -> None:
+    """Metz et al.'s 2-D networks: orthogonal weights scaled by 0.8, zero biases."""
+    if isinstance(module, nn.Linear):
+        nn.init.orthogonal_(module.weight, gain=0.8)
+        nn.init.zeros_(module.bias)
 
 
 @torch.no_grad()

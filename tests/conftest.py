@@ -30,7 +30,7 @@ def mnist_root() -> Path:
     return Path(os.environ.get("BENCH_DATA") or ROOT / "data")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mnist():
     """The MNIST data root. Skips where the files are absent, except under
     BENCH_REQUIRE_DATA=1 (CI), where their absence is a failure."""

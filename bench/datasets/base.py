@@ -22,7 +22,7 @@ SUBSET_SEED = 0  # the same subset of images for every run seed, so seeds are co
 @dataclass
 class ImageDataset:
     name: str
-    train_x: torch.Tensor  # uint8 (N, C, H, W)
+    train_x: torch.Tensor  # uint8 (N, C, H, W); float (N, 2) for 2-D points (`mixtures.PointDataset`)
     train_y: torch.Tensor  # int64 (N,) -- used by evaluation only
     test_x: torch.Tensor
     test_y: torch.Tensor
@@ -30,6 +30,7 @@ class ImageDataset:
     # the images' own size when they are stored padded (MNIST: 28x28 digits padded to 32x32),
     # for methods that train on the native size (`Method.input_shape`)
     native_shape: tuple[int, int, int] | None = None
+    root: Path | None = None  # the data root it was loaded from (measures keep their caches there)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -37,9 +38,11 @@ class ImageDataset:
 
     def cropped(self, shape: tuple[int, int, int]) -> "ImageDataset":
         """The same images center-cropped to `shape` (a padded dataset's native size)."""
-        c, h, w = self.image_shape
-        if tuple(shape) == (c, h, w):
+        if tuple(shape) == self.image_shape:
             return self
+        if len(shape) != 3 or len(self.image_shape) != 3:
+            raise BenchError(f"cannot reshape {self.name}'s {self.image_shape} data to {tuple(shape)}")
+        c, h, w = self.image_shape
         if shape[0] != c or shape[1] > h or shape[2] > w:
             raise BenchError(f"cannot crop {self.name}'s {c}x{h}x{w} images to {shape[0]}x{shape[1]}x{shape[2]}")
         top, left = (h - shape[1]) // 2, (w - shape[2]) // 2
@@ -75,7 +78,10 @@ class ImageDataset:
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
     """uint8 [0, 255] -> float [-1, 1], the range every generator's tanh produces, in the
-    default dtype (float32; float64 in the tests that compare trajectories exactly)."""
+    default dtype (float32; float64 in the tests that compare trajectories exactly). Data
+    stored as floats (2-D points) keeps its values."""
+    if x.is_floating_point():
+        return x.to(torch.get_default_dtype())
     return x.to(torch.get_default_dtype()).div_(127.5).sub_(1.0)
 
 
@@ -105,4 +111,4 @@ def default_data_root(cli_value: str | None) -> Path:
 
 
 def load_dataset(name: str, root: Path) -> ImageDataset:
-    return DATASETS.create(name, Path(root))
+    return replace(DATASETS.create(name, Path(root)), root=Path(root))

@@ -7,6 +7,7 @@ import contextlib
 import torch
 
 from bench.datasets.base import ImageDataset, to_float
+from bench.datasets.mixtures import PointDataset
 from bench.evaluation.clustering import accuracy_with_labels, clustering_scores, most_confident_labels
 from bench.tracking import progress
 
@@ -60,3 +61,15 @@ def evaluate_clustering(method, data: ImageDataset, batch_size: int = 1000, step
         if method.soft_clusters:
             out[split]["accuracy_most_confident"] = accuracy_with_labels(labels, truth, pred)
     return out
+
+
+def evaluate_during_training(method, data: ImageDataset, batch_size: int, step: int, seed: int) -> dict[str, dict]:
+    """What the trainer records at a periodic evaluation: the clustering scores, and for a
+    generator of 2-D points its samples and mode measures (the unrolled-InfoGAN report's
+    Fig. 3 shows such snapshots over training), drawn from their own seeded generator."""
+    scores = evaluate_clustering(method, data, batch_size, step)
+    if isinstance(data, PointDataset) and method.generates:
+        from bench.evaluation.generation import point_samples
+
+        scores["modes"] = point_samples(method, data, seed * 1_000_003 + step)
+    return scores

@@ -7,7 +7,10 @@
   stroke thickness, slant, width, height, area and length of generated digits;
 - a t-SNE layout of `embed(x)` on test images, coloured later by the true label;
 - for variational methods, the average KL(q(z_j|x) || N(0, 1)) of each latent j on the
-  test images, and the method's groups of latents (e.g. info / incompressible).
+  test images, and the method's groups of latents (e.g. info / incompressible);
+- for generators, what they draw (`bench.evaluation.generation`): classes covered, KL to
+  uniform, classifier score, Fréchet distance and category purity on MNIST and
+  Fashion-MNIST, the modes covered on the 2-D mixtures.
 """
 
 from __future__ import annotations
@@ -145,3 +148,10 @@ def latent_kl(method, data: ImageDataset, batch_size: int = 1000) -> dict | None
             "groups": {name: list(idx) for name, idx in groups.items()},
             "group_mean": {name: round(float(per_latent[idx].mean()), 6) for name, idx in groups.items()},
             "n": int(len(kl))}
+
+
+def generation(method, data: ImageDataset, seed: int, samples: int) -> dict | None:
+    """What a generator draws (`bench.evaluation.generation.measure`), from a seed of its own."""
+    from bench.evaluation.generation import measure
+
+    return measure(method, data, seed, samples)

@@ -20,18 +20,21 @@ from urllib.parse import quote
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.report import clustering, disentanglement, morphometrics, qloss
+from bench.report import clustering, disentanglement, generation, morphometrics, qloss
 from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
 from bench.report.curves import accuracy_curves
 from bench.report.figures import latent_kl_figure, tsne_figure
+from bench.report.snapshots import mode_figures
 from bench.report.speed import speed_command, write_speed_tables
 from bench.report.tables import Latex, write_table
+from bench.report.verdicts import RULE, Verdict
 from bench.runs.records import RECORD_DIR, load_records, run_command, settings_of
 
 TABLES, FIGURES, SPEED = "tables", "figures", "speed"
 REPORT = "bench report"
 STATUS_ORDER = ("completed", "interrupted", "diverged", "failed")
-KINDS = ("clustering", "qloss", "disentanglement", "morphometrics", "speed")  # `bench table --kind`
+KINDS = ("clustering", "qloss", "disentanglement", "morphometrics", "generation", "modes", "speed")  # `bench table --kind`
+VERDICTS = "verdicts"  # the table of every claim's verdict (`bench verdicts`)
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Table:
 
     @property
     def command(self) -> str:
+        if self.kind == VERDICTS:
+            return "bench verdicts"
         return shlex.join(["bench", "table", "--kind", self.kind] + (["--dataset", self.dataset]
                                                                      if self.dataset != "mnist" else []))
 
@@ -74,6 +79,14 @@ def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
         return Table(kind, dataset, f"Morphometrics, {dataset}: which continuous code drives which morphometric",
                      f"morphometrics_{dataset}", morphometrics.morphometric_table(records, dataset),
                      morphometrics.LATEX)
+    if kind == "generation":
+        return Table(kind, dataset, f"Generation, {dataset}: what the generators draw, scored by the suite's "
+                                    f"{dataset} classifier", f"generation_{dataset}",
+                     generation.generation_table(records, dataset), generation.GENERATION_LATEX)
+    if kind == "modes":
+        return Table(kind, dataset, f"Modes, {dataset}: the 2-D mixture's modes a generator covers, per unroll "
+                                    "steps K", f"modes_{dataset}", generation.modes_table(records, dataset),
+                     generation.MODES_LATEX)
     raise BenchError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
@@ -84,10 +97,11 @@ def build_report(results_dir: Path) -> list[Path]:
 
     results_dir = Path(results_dir)
     records = load_records(results_dir)
-    tables, written = [], []
-    for table in _tables(records):
+    tables = tables_of(records)
+    tables.insert(0, verdicts_of(tables))
+    written = []
+    for table in tables:
         table.paths = tuple(write_table(table.table, results_dir / TABLES, table.stem, table.latex))
-        tables.append(table)
         written += table.paths
     speed = []
     for path, source, payload in write_speed_tables(results_dir):
@@ -106,7 +120,9 @@ def build_report(results_dir: Path) -> list[Path]:
         written.append(path)
     curves = accuracy_curves(records, results_dir / FIGURES)
     written += [path for path, _, _ in curves]
-    contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, set(written))
+    modes = mode_figures(records, results_dir / FIGURES)
+    written += [path for path, _, _ in modes]
+    contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, modes, set(written))
     readme = results_dir / "README.md"
     readme.write_text(_readme(contents))
     return written + [readme, write_html(contents)]
@@ -123,6 +139,7 @@ class Contents:
     tsne: list[tuple[Path, dict]]
     kl: list[tuple[Path, dict]]  # per-latent KL of variational methods
     curves: list[tuple[Path, str, str]]  # (figure, dataset, preset)
+    modes: list[tuple[Path, str, str]]  # (figure, dataset, title): 2-D samples over training
     written: set[Path]
 
     @property
@@ -176,12 +193,21 @@ def sync_blocks(readme: Path, results_dir: Path) -> bool:
     return new != text
 
 
+def tables_of(records: pd.DataFrame) -> list[Table]:
+    """Every table the records support (see `_tables`)."""
+    return list(_tables(records))
+
+
 def _tables(records: pd.DataFrame):
-    """Every table the records support: clustering per dataset, unrolled InfoGAN's Q losses
-    (MNIST), disentanglement where runs carry scores, morphometrics where they carry sweeps."""
+    """Every table the records support: clustering per dataset (where some run clusters into
+    more than one cluster, or a paper claims something), unrolled InfoGAN's Q losses (MNIST),
+    disentanglement where runs carry scores, morphometrics where they carry sweeps, what the
+    generators draw, and the modes they cover on 2-D mixtures."""
     datasets = sorted(records["dataset"].dropna().unique()) if not records.empty else []
     for dataset in datasets:  # each dataset's table carries its own claims, if any paper made some
-        yield table_for("clustering", records, dataset)
+        clusters = records.loc[records["dataset"] == dataset, "n_clusters"] if "n_clusters" in records else []
+        if dataset in claimed_datasets() or (pd.to_numeric(pd.Series(clusters), errors="coerce") > 1).any():
+            yield table_for("clustering", records, dataset)
     for dataset in datasets:
         if (records.loc[records["dataset"] == dataset, "method"] == "unrolled_infogan").any() or (
                 QLOSS_CLAIMS["dataset"] == dataset).any():
@@ -194,6 +220,43 @@ def _tables(records: pd.DataFrame):
         table = table_for("morphometrics", records, dataset)
         if not table.table.empty:
             yield table
+    for kind, measured in (("generation", "classifier"), ("modes", "modes")):
+        for dataset in datasets:
+            if "generation.kind" in records and (records.loc[records["dataset"] == dataset, "generation.kind"]
+                                                 == measured).any():
+                yield table_for(kind, records, dataset)
+
+
+VERDICT_LATEX = Latex(columns=("claim", "source", "runs", "ours", "95 % interval", "seeds", "verdict"))
+
+
+def verdicts_of(tables: list[Table]) -> Table:
+    """The table of every claim's verdict in `tables` (`bench verdicts`), the rule as its title's note."""
+    return Table(VERDICTS, "", f"Verdicts: every claim beside what this suite measured. {RULE}", VERDICTS,
+                 verdict_table(tables), VERDICT_LATEX)
+
+
+def verdict_table(tables: list[Table]) -> pd.DataFrame:
+    """Every claim row of `tables` with its verdict: claim, source, ours, 95 % interval, seeds, verdict."""
+    rows = []
+    for table in tables:
+        for cell in table.table.to_numpy().ravel():
+            if isinstance(cell, Verdict):
+                rows.append({"claim": cell.claim, "source": short_source(cell.source), "runs": cell.runs or None,
+                             "ours": cell.ours or None, "95 % interval": cell.interval(), "seeds": cell.n,
+                             "verdict": cell, "table": table.stem})
+    return pd.DataFrame(rows, columns=["claim", "source", "runs", "ours", "95 % interval", "seeds", "verdict", "table"],
+                        dtype=object)
+
+
+def short_source(source: str) -> str:
+    """'Chen, Duan, ... & Abbeel 2016, "InfoGAN: ...", arXiv:...' -> 'Chen et al. 2016'."""
+    authors = source.split(', "')[0]
+    names = re.split(r",\s*|\s*&\s*", authors)
+    if len(names) > 2:
+        year = re.search(r"\d{4}$", authors)
+        return f"{names[0]} et al." + (f" {year.group(0)}" if year else "")
+    return authors
 
 
 def _records_with(records: pd.DataFrame, column: str) -> list[dict]:
@@ -296,8 +359,13 @@ def _readme(c: Contents) -> str:
             [_link(results_dir, path, path.stem), _cell(device), _link(results_dir, source, source.name), _code(command)]
             for path, source, device, command, _ in c.speed])
 
-    if c.tsne or c.kl or c.curves or c.plotted:
+    if c.tsne or c.kl or c.curves or c.modes or c.plotted:
         lines += ["## Figures", ""]
+    if c.modes:
+        lines += ["Generated 2-D samples over training, one row per unroll steps K (the unrolled-InfoGAN report's "
+                  "Fig. 3), from the records' periodic evaluations:", ""]
+        lines += _table(["figure", "dataset", "command"], [
+            [_link(results_dir, path, path.name), _cell(dataset), _code(REPORT)] for path, dataset, _ in c.modes])
     if c.curves:
         lines += ["Test accuracy over training steps, one line per seed (from the records' periodic evaluations):", ""]
         lines += _table(["figure", "dataset", "preset", "command"], [

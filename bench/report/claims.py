@@ -23,6 +23,9 @@ LATENTGAN = ("Kalwar, Aich & Dixit 2022, \"LatentGAN Autoencoder: Learning Disen
 INFOAE = ("Haque, Latif & Rana 2019, \"Disentangled Representation Learning with Information Maximizing "
           "Autoencoder\", arXiv:1904.08613")
 UNROLLED = "Khandait, \"Unsupervised Disentangled Representation Learning\", IIT Bombay project report"
+LEARNED_PRIOR = "Wang, Ko & Peng, \"Learning Priors for Adversarial Autoencoders\", National Chiao Tung University"
+METZ = ("Metz, Poole, Pfau & Sohl-Dickstein 2016, \"Unrolled Generative Adversarial Networks\", arXiv:1611.02163 "
+        "(its Fig. 1, as the unrolled-InfoGAN report's Fig. 3 shows it)")
 
 CLAIMS = pd.DataFrame(
     [
@@ -59,3 +62,25 @@ QLOSS_CLAIMS = pd.DataFrame(
 def claimed_datasets() -> set[str]:
     """The datasets some paper claims a clustering error on: their tables carry claim columns."""
     return set(CLAIMS["dataset"])
+
+
+# Claims about what generators draw, judged in the generation table: the method's default
+# against a `baseline` setting of it, on a `measure` of bench.evaluation.generation. The
+# learned-prior AAE paper's evidence is the inception score on CIFAR-10; on MNIST it says
+# both priors "work well", so its claim is tested here with the MNIST classifier's score.
+GENERATION_CLAIMS = pd.DataFrame(
+    [("learned_prior_aae", "classifier_score", {"prior": "fixed"},
+      "better samples than the fixed prior (the paper: higher inception score on CIFAR-10)", LEARNED_PRIOR)],
+    columns=["method", "measure", "baseline", "text", "source"],
+)
+
+# The unrolled-InfoGAN report's Fig. 3 (Metz et al.'s Fig. 1): with K = 10 unrolling steps
+# the generator covers every mode of the ring of 8 Gaussians; without unrolling it collapses.
+# A claim is a value (`value` modes) or a comparison with another K (`versus`: that K
+# covers more modes than this one).
+MODE_CLAIMS = pd.DataFrame(
+    [("ring2d", 10, 8.0, None, "all 8 modes covered", UNROLLED + "; after " + METZ),
+     ("ring2d", 0, None, 10, "collapse without unrolling: K=10 covers more modes than K=0",
+      UNROLLED + "; after " + METZ)],
+    columns=["dataset", "K", "value", "versus", "text", "source"],
+)

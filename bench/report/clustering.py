@@ -7,7 +7,9 @@ code died, not an unlucky draw. Each row gives mean ± std over completed seeds,
 and the median seed, and how many seeds collapsed, so a mean dragged down by one dead
 seed reads differently from seeds that all land mediocre. Beside the table's mapping,
 "error % (most confident)" labels each cluster with its most confident training image, the
-AAE paper's protocol, for methods that give cluster probabilities.
+AAE paper's protocol, for methods that give cluster probabilities. Each claim row gets
+a verdict (`bench.report.verdicts`: the rule is written there once) beside our 95 %
+bootstrap interval of the mean error.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ import pandas as pd
 from bench.registry import METHODS
 from bench.report.claims import CLAIMS, NO_CLAIM
 from bench.report.tables import Claim, Latex, OutOf, not_completed, stat
+from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Interval, Verdict, bootstrap_interval, judge, not_its_protocol
 from bench.runs.records import settings_of
 
 # the text views show the test error's best and median seed as columns after it
-COLUMNS = ["method", "preset", "device", "K", "mapping", "test error %", "collapsed", "error % (most confident)",
-           "NMI", "ARI", "seeds", "not completed", "claimed error %", "claim source"]
+COLUMNS = ["method", "preset", "device", "K", "mapping", "test error %", "95 % interval", "collapsed",
+           "error % (most confident)", "NMI", "ARI", "seeds", "not completed", "claimed error %", "verdict",
+           "claim source"]
 # a paper's table: the mapping follows from K (many-to-one when K > classes), the sources
 # become numbered notes, and the median, collapse and not-completed counts stay in the CSV
-LATEX = Latex(columns=("method", "preset", "K", "test error %", "best", "NMI", "ARI", "seeds", "claimed error %"),
+LATEX = Latex(columns=("method", "preset", "K", "test error %", "best", "NMI", "ARI", "seeds", "claimed error %",
+                       "verdict"),
               headers=(("test error %", "error %"), ("claimed error %", "claimed %")),
               cite=("claim source", "claimed error %"))
 
@@ -46,12 +51,14 @@ def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFr
             continue
         rows.append({
             "method": claim["method"], "preset": None, "device": None, "K": int(claim["K"]), "mapping": None,
-            "test error %": "not run", "collapsed": "", "error % (most confident)": None, "NMI": None, "ARI": None,
-            "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
+            "test error %": "not run", "95 % interval": None, "collapsed": "", "error % (most confident)": None,
+            "NMI": None, "ARI": None, "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
+            "verdict": Verdict(INCONCLUSIVE, NO_RUN, claim=_claim_text(dataset, claim["method"], int(claim["K"])),
+                               source=claim["source"]),
             "claim source": claim["source"],
         })
     table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # object: K stays an int beside None
-    return table if len(claims) else table.drop(columns=["claimed error %", "claim source"])
+    return table if len(claims) else table.drop(columns=["claimed error %", "verdict", "claim source"])
 
 
 def collapsed(accuracy: pd.Series, clusters_used: pd.Series, k: int, n_classes: int) -> pd.Series:
@@ -78,13 +85,21 @@ def _measured_row(key, group: pd.DataFrame, claims: pd.DataFrame, no_claim: dict
     claimed = _claimed(claim)
     if claim.empty and paper_protocol and method in no_claim:
         claimed = no_claim[method]
+    error = stat(errors, 2, better="lower", shown=("best", "median"))
+    verdict = None
+    if isinstance(claimed, Claim):
+        context = dict(claim=_claim_text(group["dataset"].iloc[0], method + (f" [{variant}]" if variant else ""), k),
+                       source=claim["source"].iloc[0], ours=str(error), runs=f"{preset}, {device}")
+        verdict = judge(error.values, claimed.mean, "lower", **context) if preset == "paper" \
+            else not_its_protocol(preset, error.values, **context)
     return {
         "method": method + (f" [{variant}]" if variant else ""),
         "preset": preset,
         "device": device,
         "K": k,
         "mapping": None if k is None else ("many-to-one" if many else "hungarian"),
-        "test error %": stat(errors, 2, better="lower", shown=("best", "median")),
+        "test error %": error,
+        "95 % interval": Interval(*bootstrap_interval(error.values)) if error.n > 1 else None,
         "collapsed": OutOf(int(dead.sum()), len(dead)) if len(dead) else "",
         # the AAE paper's labelling: each cluster takes the label of its most confident image
         "error % (most confident)": stat(100 * (1 - done.get("metrics.test.accuracy_most_confident",
@@ -94,8 +109,13 @@ def _measured_row(key, group: pd.DataFrame, claims: pd.DataFrame, no_claim: dict
         "seeds": len(done),
         "not completed": not_completed(group),
         "claimed error %": claimed,
+        "verdict": verdict,
         "claim source": claim["source"].iloc[0] if len(claim) else "",
     }
+
+
+def _claim_text(dataset: str, method: str, k: int | None) -> str:
+    return f"{method}, {dataset}, K={k}: test error %"
 
 
 def protocol_keys(method: str) -> tuple[str, ...]:

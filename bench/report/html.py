@@ -21,6 +21,8 @@ from bench.report.tables import NA, cited, numeric_column, text_view
 # a claimed column goes right after the measured one it is compared with
 BESIDE = {"claimed error %": "test error %", "claimed continuous": "Q loss continuous",
           "claimed discrete": "Q loss discrete"}
+# a verdict follows the claim it judges: "verdict X" after "claimed X", "verdict" after the first of these
+VERDICT_AFTER = ("claimed error %", "claim")
 ARXIV = re.compile(r"arXiv:(\d{4}\.\d{4,5})")
 
 
@@ -34,6 +36,12 @@ def _ordered(columns: list[str]) -> list[str]:
         if claimed in columns:
             at = out.index(measured) + 1 if measured in out else len(out)
             out.insert(at, claimed)
+    for verdict in [c for c in out if c.startswith("verdict")]:
+        anchors = ("claimed" + verdict[len("verdict"):],) if verdict != "verdict" else VERDICT_AFTER
+        anchor = next((c for c in anchors if c in out), None)
+        if anchor:
+            out.remove(verdict)
+            out.insert(out.index(anchor) + 1, verdict)
     return out
 
 
@@ -47,16 +55,24 @@ def html_table(table: pd.DataFrame, source: str | None = None, into: str | None 
     columns = _ordered(list(view.columns))
 
     def css(column: str) -> str:
-        kind = "claim" if column in BESIDE else "measured" if column in BESIDE.values() else ""
+        kind = ("claim" if column in BESIDE else "measured" if column in BESIDE.values() else
+                "verdict" if column.startswith("verdict") else "")
         number = "num" if numeric.get(column, column in ("best", "median")) else ""
         return " ".join(filter(None, [kind, number]))
 
     classes = [css(c) for c in columns]
-    rows = [[(cell, " ".join(filter(None, [k, "na" if cell in (NA, "not run") else ""])))
+    rows = [[(cell, " ".join(filter(None, [k, "na" if cell in (NA, "not run") else "", _verdict_class(k, cell)])))
              for cell, k in zip(row, classes)] for row in view[columns].values.tolist()]
     notes = [{"text": s, "link": f"https://arxiv.org/abs/{m.group(1)}" if (m := ARXIV.search(s)) else ""}
              for s in sources]
     return {"columns": list(zip(columns, classes)), "rows": rows, "sources": notes}
+
+
+def _verdict_class(css: str, cell: str) -> str:
+    """'reproduced' / 'not-reproduced' / 'inconclusive' for a verdict cell (coloured by the page)."""
+    if "verdict" not in css:
+        return ""
+    return next((s.replace(" ", "-") for s in ("not reproduced", "reproduced", "inconclusive") if cell.startswith(s)), "")
 
 
 def _anchor(text: str) -> str:
@@ -68,7 +84,8 @@ def page(contents) -> dict:
     root = contents.results_dir
     tables = []
     for t in contents.tables:
-        body = html_table(t.table, "claim source", "claimed error %") if not t.table.empty else None
+        into = next((c for c in ("claimed error %", "claim") if c in t.table.columns), None)
+        body = html_table(t.table, "claim source", into) if not t.table.empty else None
         tables.append({"title": t.title, "id": _anchor(t.stem), "body": body, "command": t.command,
                        "files": [(p.suffix[1:], _href(root, p)) for p in t.paths]})
     speed = []
@@ -86,6 +103,7 @@ def page(contents) -> dict:
         "tables": tables,
         "speed": speed,
         "curves": [{"src": _href(root, p), "name": p.name, "dataset": d, "preset": s} for p, d, s in contents.curves],
+        "modes": [{"src": _href(root, p), "name": p.name, "title": title} for p, _, title in contents.modes],
         "tsne": [{"src": _href(root, p), "name": p.name, "run_id": r["run_id"]} for p, r in contents.tsne],
         "plotted": sorted(runs.items()),
         "records": contents.run_commands(),

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.report.claims import QLOSS_CLAIMS
+from bench.report.claims import QLOSS_CLAIMS, UNROLLED
 from bench.report.tables import Claim, Latex, not_completed, stat
+from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Verdict, judge
 from bench.runs.records import settings_of, variant_label
 
 METHOD = "unrolled_infogan"
 COLUMNS = ["K", "preset", "device", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
-           "not completed", "claimed continuous", "claimed discrete"]
+           "not completed", "claimed continuous", "claimed discrete", "verdict continuous", "verdict discrete"]
 LATEX = Latex(columns=("K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
-                       "claimed continuous", "claimed discrete"),
+                       "claimed continuous", "claimed discrete", "verdict continuous", "verdict discrete"),
               headers=(("Q loss continuous", "continuous"), ("Q loss discrete", "discrete")))
 
 
@@ -41,13 +42,25 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
             rows.append(_row(k, preset, other, group, claims) | {"device": device})
     matched = {row["K"] for row in rows if row["other settings"] == "" and row["preset"] == "paper"}
     for _, claim in claims[~claims["K"].isin(matched)].iterrows():
+        presets = sorted({row["preset"] for row in rows if row["K"] == claim["K"] and row["other settings"] == ""})
+        why = f"only {', '.join(presets)} runs, not the claim's protocol" if presets else NO_RUN
         rows.append({"K": int(claim["K"]), "preset": None, "device": None, "other settings": "",
                      "Q loss continuous": "not run", "Q loss discrete": "not run", "seeds": 0, "not completed": "",
                      "claimed continuous": Claim(float(claim["continuous"])),
-                     "claimed discrete": Claim(float(claim["discrete"]))})
+                     "claimed discrete": Claim(float(claim["discrete"])),
+                     **{f"verdict {part}": Verdict(INCONCLUSIVE, why, claim=_claim_text(dataset, int(claim["K"]), part),
+                                                   source=UNROLLED) for part in PARTS}})
     table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
     table = table.sort_values(["K", "preset"], kind="stable", key=_sortable).reset_index(drop=True)
-    return table if len(claims) else table.drop(columns=["claimed continuous", "claimed discrete"])
+    return table if len(claims) else table.drop(columns=["claimed continuous", "claimed discrete",
+                                                         "verdict continuous", "verdict discrete"])
+
+
+PARTS = {"continuous": "q_cont", "discrete": "q_disc"}
+
+
+def _claim_text(dataset: str, k: int, part: str) -> str:
+    return f"unrolled_infogan, {dataset}, K={k}: final Q loss, {part}"
 
 
 def _sortable(column: pd.Series) -> pd.Series:
@@ -68,12 +81,14 @@ def _row(k: int, preset: str, other: str, group: pd.DataFrame, claims: pd.DataFr
     done = group[group["status"] == "completed"]
     # the report's values belong beside its own procedure at its own length only
     claim = claims[claims["K"] == k] if not other and preset == "paper" else claims.iloc[0:0]
-    return {
-        "K": k, "preset": preset, "other settings": other,
-        "Q loss continuous": stat(done["losses"].apply(_final, name="q_cont"), 4, better="lower"),
-        "Q loss discrete": stat(done["losses"].apply(_final, name="q_disc"), 4, better="lower"),
-        "seeds": len(done),
-        "not completed": not_completed(group),
-        "claimed continuous": Claim(float(claim["continuous"].iloc[0])) if len(claim) else None,
-        "claimed discrete": Claim(float(claim["discrete"].iloc[0])) if len(claim) else None,
-    }
+    row = {"K": k, "preset": preset, "other settings": other, "seeds": len(done), "not completed": not_completed(group)}
+    for part, loss in PARTS.items():
+        values = stat(done["losses"].apply(_final, name=loss), 4, better="lower")
+        row[f"Q loss {part}"] = values
+        if len(claim):
+            claimed = float(claim[part].iloc[0])
+            context = dict(claim=_claim_text(group["dataset"].iloc[0], k, part), source=UNROLLED, ours=str(values),
+                           digits=4, runs=f"{preset}, {group['device_kind'].iloc[0]}")
+            row[f"claimed {part}"] = Claim(claimed)
+            row[f"verdict {part}"] = judge(values.values, claimed, "lower", **context)
+    return row

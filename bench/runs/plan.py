@@ -63,7 +63,7 @@ def plan(methods: list[str], seeds: list[int], dataset: str, preset: str,
     jobs, seen = [], set()
     for name, cls, owns in zip(methods, classes, per_method):
         for own in owns:
-            train, method_config = config_lib.resolve(cls, preset, own)
+            train, method_config = config_lib.resolve(cls, preset, own, dataset)
             run_measures.check_backend(train.metrics_backend)
             for seed in seeds:
                 job = Job(name, dataset, seed, preset, own, train, method_config, device_kind)

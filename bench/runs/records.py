@@ -151,7 +151,7 @@ def changed_settings(record: dict) -> dict:
     config, method, preset = record.get("config"), record.get("method"), record.get("preset")
     if not isinstance(config, dict) or method not in METHODS.names() or preset not in PRESETS:
         return {k: v for k, v in (record.get("overrides") or {}).items() if k not in BOOKKEEPING_KEYS}
-    train_now, method_now = resolve(METHODS.get(method), preset, {})
+    train_now, method_now = resolve(METHODS.get(method), preset, {}, record.get("dataset"))
     now = {**dataclasses.asdict(train_now), **dataclasses.asdict(method_now)}
     used = {**(config.get("train") or {}), **(config.get("method") or {})}
     return {k: v for k, v in sorted(used.items())

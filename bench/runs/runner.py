@@ -140,7 +140,7 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
         runs = []
         for job in group:  # each seed built exactly as its lone run builds it
             seed_everything(job.seed)
-            method = create_method(job.method, job.preset, run_data.image_shape, **job.overrides)
+            method = create_method(job.method, job.preset, run_data.image_shape, dataset=job.dataset, **job.overrides)
             rng = SeedRNG(device) if len(group) > 1 else None  # alone, a run owns the global generators
             runs.append(RunState(method, job.seed, job.checkpoint(workdir), rng))
         for i, (job, run) in enumerate(zip(group, runs)):
@@ -175,8 +175,8 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
 
 
 def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torch.device) -> dict:
-    """Disentanglement metrics, morphometrics, the t-SNE layout and the per-latent KL, where
-    they apply. One that fails is recorded under `measure_errors`; the run stays completed."""
+    """Disentanglement metrics, morphometrics, the t-SNE layout, the per-latent KL and what
+    the generator draws, where they apply. One that fails is recorded under `measure_errors`; the run stays completed."""
     cfg, out, errors = job.train, {}, {}
     measures = {
         "disentanglement": lambda: run_measures.disentanglement(method, job.dataset, device, job.seed,
@@ -185,6 +185,7 @@ def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torc
         "tsne": lambda: run_measures.tsne_layout(method, data, cfg.tsne_points, job.seed),
         "reconstruction": lambda: run_measures.reconstruction(method, data, cfg.eval_batch_size),
         "latent_kl": lambda: run_measures.latent_kl(method, data, cfg.eval_batch_size),
+        "generation": lambda: run_measures.generation(method, data, job.seed, cfg.generation_samples),
     }
     for name, measure in measures.items():
         try:
@@ -231,7 +232,7 @@ def check_image_shape(job: Job, shape: tuple[int, ...]) -> None:
     cannot take these images says so in one line."""
     try:
         with torch.device("meta"):
-            create_method(job.method, job.preset, shape, **job.overrides)
+            create_method(job.method, job.preset, shape, dataset=job.dataset, **job.overrides)
     except BenchError as exc:
         raise BenchError(f"{job.method} on {job.dataset} ({'x'.join(map(str, shape))} images): {exc}") from None
     except Exception as exc:  # noqa: BLE001 -- a layer that does not fit, one line instead of a traceback

@@ -206,7 +206,7 @@ class RunTracker:
         """The model's grids (`bench.report.grids.of_method`), drawn with their own seeded
         generator inside a forked RNG, so training draws the same numbers with or without
         them. A grid that cannot be drawn is one warning, and no more are tried."""
-        if not self.backends or self.drawing_failed:
+        if not self.backends or self.drawing_failed or len(method.image_shape) != 3:  # 2-D points: no pictures
             return
         from bench.report import grids
 

@@ -21,7 +21,7 @@ import torch
 from bench.config import TrainConfig
 from bench.datasets.base import BatchSampler, ImageDataset, to_float
 from bench.errors import BenchError
-from bench.evaluation.harness import evaluate_clustering
+from bench.evaluation.harness import evaluate_during_training
 from bench.methods.base import Method
 from bench.rng import SeedRNG
 from bench.tracking import progress
@@ -97,8 +97,20 @@ class Trainer:
             if run.checkpoint is not None and not run.diverged_if_non_finite(state, at):
                 checkpoint.save(state, run.checkpoint)
 
+        def evaluate(at: int) -> None:
+            train_step.write_back()
+            for run in runs:
+                if run.active:
+                    with run.own_rng():
+                        scores = evaluate_during_training(run.method, data, cfg.eval_batch_size, at, run.seed)
+                    run.evaluations.append({"step": at, **scores})
+                    run.tracker.evaluation(at, scores)
+                    run.tracker.images(at, run.method, to_float(data.test_x[:50]), scores["test"]["matching"])
+
         with progress.shown(self.progress, self.desc), StopRequested() as stop, \
                 progress.bar("train", total=cfg.steps, initial=step, unit="step", leave=False) as bar:
+            if step == 0 and cfg.eval_every and cfg.eval_at_start:
+                evaluate(0)
             while step < cfg.steps and any(r.active for r in runs):
                 train_step.at_step(step)
                 train_step([to_float(data.train_x[sampler.indices(step)]) for sampler in samplers])
@@ -113,15 +125,7 @@ class Trainer:
                             self._log(run, own, step, window)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in means[0].items()}, refresh=False)
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
-                    train_step.write_back()
-                    for run in runs:
-                        if run.active:
-                            with run.own_rng():
-                                scores = evaluate_clustering(run.method, data, cfg.eval_batch_size, step)
-                            run.evaluations.append({"step": step, **scores})
-                            run.tracker.evaluation(step, scores)
-                            run.tracker.images(step, run.method, to_float(data.test_x[:50]),
-                                               scores["test"]["matching"])
+                    evaluate(step)
                 if stop:
                     for run in runs:
                         if run.active:

@@ -1,0 +1,141 @@
+"""Two tables of what generators draw, from the records' `generation` measures.
+
+`generation_table` (MNIST, Fashion-MNIST): per method and setting, the classifier's
+measures of its samples (classes covered, KL to uniform, classifier score, Fréchet
+distance, category purity) as mean ± std over seeds, under a row of real training images
+scored the same way (the ideal a generator is held to). The learned-prior AAE's claim that
+its prior draws better samples than a fixed one gets its verdict on its row.
+
+`modes_table` (the 2-D mixtures): per unroll steps K and setting, the modes covered, the
+share of high-quality samples and the KL of the mode histogram, beside the unrolled-InfoGAN
+report's claim (its Fig. 3, after Metz et al.): all modes with K = 10, collapse without.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.report.claims import GENERATION_CLAIMS, MODE_CLAIMS
+from bench.report.tables import Latex, not_completed, stat
+from bench.report.verdicts import judge, judge_comparison, not_its_protocol
+from bench.runs.records import settings_of, variant_label
+
+PREFIX = "generation."
+MEASURES = {"classes_covered": ("classes covered", 1, "higher"), "kl_uniform": ("KL to uniform", 3, "lower"),
+            "classifier_score": ("classifier score", 2, "higher"), "frechet_distance": ("Fréchet distance", 2, "lower"),
+            "category_purity": ("category purity", 3, "higher")}
+MODES = {"modes_covered": ("modes covered", 1, "higher"), "high_quality": ("high quality %", 1, "higher"),
+         "kl_uniform": ("KL to uniform", 3, "lower")}
+GENERATION_COLUMNS = ["method", "preset", "device", "seeds", *[name for name, _, _ in MEASURES.values()],
+                      "not completed", "claim", "verdict", "claim source"]
+MODES_COLUMNS = ["K", "unroll rule", "other settings", "preset", "device", "seeds",
+                 *[name for name, _, _ in MODES.values()], "not completed", "claim", "verdict", "claim source"]
+GENERATION_LATEX = Latex(columns=("method", "preset", "seeds", *[name for name, _, _ in MEASURES.values()],
+                                  "verdict"), cite=("claim source", "claim"))
+MODES_LATEX = Latex(columns=("K", "unroll rule", "other settings", "preset", "seeds",
+                             *[name for name, _, _ in MODES.values()], "claim", "verdict"), cite=("claim source", "claim"))
+
+
+def _with(records: pd.DataFrame, dataset: str, kind: str) -> pd.DataFrame:
+    """`dataset`'s runs of methods whose completed runs carry `kind` generation measures."""
+    if records.empty or f"{PREFIX}kind" not in records:
+        return records.iloc[0:0]
+    runs = records[records["dataset"] == dataset]
+    measured = runs.loc[runs[f"{PREFIX}kind"] == kind, "method"].unique()
+    return runs[runs["method"].isin(measured)]
+
+
+def _values(done: pd.DataFrame, key: str, scale: float = 1.0) -> pd.Series:
+    column = PREFIX + key
+    return pd.to_numeric(done[column], errors="coerce") * scale if column in done else pd.Series(dtype=float)
+
+
+def generation_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
+    runs = _with(records, dataset, "classifier")
+    rows = []
+    reference = runs[[c for c in runs.columns if c.startswith(f"{PREFIX}reference.")]].dropna(how="all")
+    if len(reference):  # every record scored by the same classifier carries the same reference
+        first = reference.iloc[-1]
+        rows.append({"method": "real training images (10,000)", "seeds": None, **{
+            name: stat([first.get(f"{PREFIX}reference.{key}")], digits) for key, (name, digits, _) in MEASURES.items()}})
+    for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
+                                                                  sort=True):
+        done = group[(group["status"] == "completed") & group[f"{PREFIX}kind"].notna()]
+        row = {"method": method + (f" [{variant}]" if variant else ""), "preset": preset, "device": device,
+               "seeds": len(done), "not completed": not_completed(group),
+               **{name: stat(_values(done, key), digits, better=better)
+                  for key, (name, digits, better) in MEASURES.items()}}
+        row.update(_generation_claim(runs, method, preset, variant, device, row))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=GENERATION_COLUMNS, dtype=object)
+
+
+def _generation_claim(runs: pd.DataFrame, method: str, preset: str, variant: str, device: str, row: dict) -> dict:
+    """The claim (and verdict) a row of the generation table carries: a paper's claim that
+    its method's default draws better than its `baseline` setting."""
+    for _, claim in GENERATION_CLAIMS.iterrows():
+        if claim["method"] != method or variant:
+            continue
+        key, better = claim["measure"], MEASURES[claim["measure"]][2]
+        baseline = variant_label(claim["baseline"])
+        others = runs[(runs["method"] == method) & (runs["preset"] == preset) & (runs["variant"] == baseline)
+                      & (runs["device_kind"] == device) & (runs["status"] == "completed")]
+        mine = runs[(runs["method"] == method) & (runs["preset"] == preset) & (runs["variant"] == "")
+                    & (runs["device_kind"] == device) & (runs["status"] == "completed")]
+        context = dict(claim=f"{method}: {claim['text']}", source=claim["source"], ours=str(row[MEASURES[key][0]]),
+                       runs=f"{preset}, {device}")
+        if preset != "paper":
+            verdict = not_its_protocol(preset, _values(mine, key), **context)
+        else:
+            verdict = judge_comparison(_values(mine, key), _values(others, key), better,
+                                       absent=f"no {baseline} run at the paper preset", **context)
+        return {"claim": claim["text"], "verdict": verdict, "claim source": claim["source"]}
+    return {}
+
+
+def modes_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """One row per (K, unroll rule, other settings, preset, device) of the runs that carry
+    mode measures, and the report's claims beside the paper-preset rows of its protocol."""
+    runs = _with(records, dataset, "modes").copy()
+    claims = MODE_CLAIMS[MODE_CLAIMS["dataset"] == dataset]
+    rows = []
+    if not runs.empty:
+        runs["K"] = pd.to_numeric(runs.get("config.method.k"), errors="coerce").fillna(0).astype(int)
+        runs["unroll rule"] = runs.get("config.method.unroll_rule", pd.Series("—", index=runs.index)).fillna("—")
+        runs["other settings"] = [
+            variant_label({k: v for k, v in settings_of(variant).items() if k not in ("k", "unroll_rule")})
+            for variant in runs["variant"]]
+        runs["protocol"] = [set(settings_of(v)) <= {"k"} for v in runs["variant"]]
+        keys = ["K", "unroll rule", "other settings", "preset", "device_kind"]
+        for (k, rule, other, preset, device), group in runs.groupby(keys, sort=True):
+            done = group[(group["status"] == "completed") & group[f"{PREFIX}kind"].notna()]
+            row = {"K": k, "unroll rule": rule, "other settings": other, "preset": preset, "device": device,
+                   "seeds": len(done), "not completed": not_completed(group),
+                   **{name: stat(_values(done, key, 100.0 if key == "high_quality" else 1.0), digits, better=better)
+                      for key, (name, digits, better) in MODES.items()}}
+            if group["protocol"].all():
+                row.update(_mode_claim(runs, claims, k, preset, device, row))
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=MODES_COLUMNS, dtype=object)
+    return table.sort_values(["other settings", "unroll rule", "preset", "K"], kind="stable").reset_index(drop=True) \
+        if len(table) else table
+
+
+def _mode_claim(runs: pd.DataFrame, claims: pd.DataFrame, k: int, preset: str, device: str, row: dict) -> dict:
+    claim = claims[claims["K"] == k]
+    if claim.empty:
+        return {}
+    claim = claim.iloc[0]
+    done = runs[(runs["protocol"]) & (runs["preset"] == preset) & (runs["device_kind"] == device)
+                & (runs["status"] == "completed")]
+    modes = {kk: _values(group, "modes_covered") for kk, group in done.groupby("K")}
+    context = dict(claim=f"{runs['dataset'].iloc[0]}, K={k}: {claim['text']}", source=claim["source"],
+                   ours=str(row["modes covered"]), runs=f"{preset}, {device}")
+    if preset != "paper":
+        verdict = not_its_protocol(preset, modes.get(k, []), **context)
+    elif claim["versus"] is None:  # a value: all modes
+        verdict = judge(modes.get(k, []), float(claim["value"]), "higher", **context)
+    else:  # a comparison: K covers fewer modes than `versus`
+        verdict = judge_comparison(modes.get(int(claim["versus"]), []), modes.get(k, []), "higher",
+                                   absent=f"no paper run with K={int(claim['versus'])} and K={k}", **context)
+    return {"claim": claim["text"], "verdict": verdict, "claim source": claim["source"]}
