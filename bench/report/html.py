@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from bench.report.tables import NA, cited, numeric_column, text_view
+from bench.report.verdicts import RULE
 
 # a claimed column goes right after the measured one it is compared with
 BESIDE = {"claimed error %": "test error %", "claimed continuous": "Q loss continuous",
@@ -104,6 +105,7 @@ def page(contents) -> dict:
         "speed": speed,
         "curves": [{"src": _href(root, p), "name": p.name, "dataset": d, "preset": s} for p, d, s in contents.curves],
         "modes": [{"src": _href(root, p), "name": p.name, "title": title} for p, _, title in contents.modes],
+        "rule": RULE,
         "tsne": [{"src": _href(root, p), "name": p.name, "run_id": r["run_id"]} for p, r in contents.tsne],
         "plotted": sorted(runs.items()),
         "records": contents.run_commands(),
