@@ -1,7 +1,9 @@
 """Golden trajectories: what each method computes, pinned exactly on any CPU.
 
 Every built-in method (and the variants below) trains 12 steps through the real
-`Trainer` in float64, at batch 16, on the procedural toy images (`tests.plugin`), seed 0.
+`Trainer` in float64, at batch 16, on the procedural toy images (`tests.plugin`), seed 0;
+a method's protocol on another dataset (unrolled InfoGAN's on the 2-D mixtures) trains on
+that dataset, at its smoke preset there.
 The record of a case is each step's losses, a digest of the final weights (per top-level
 module: the L2 norm and a fixed random projection of its parameters and buffers) and how
 many toy test images fall in each cluster. Float64 on one thread over a dozen steps leaves the
@@ -23,6 +25,7 @@ import torch
 
 from bench import config as config_lib
 from bench import list_methods
+from bench.datasets.base import load_dataset
 from bench.evaluation.harness import predict_clusters
 from bench.registry import METHODS
 from bench.rng import seed_everything
@@ -49,18 +52,28 @@ VARIANTS = {
     "vae_gan": [{"k": 1}],
     "vae_infogan": [{"k": 0, "n_categories": 3}],
 }
+# a method's own protocol on another dataset (its "smoke@DATASET" preset): case "method@dataset[...]"
+ON_DATASETS = {
+    ("unrolled_infogan", "ring2d"): [{"k": 2}, {"k": 0}, {"k": 2, "unroll_rule": "lookahead"}],
+}
 
 
-def cases() -> dict[str, tuple[str, dict]]:
-    """Case name -> (method, --set overrides), for every built-in method and variant."""
+def _label(variant: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(variant.items()))
+
+
+def cases() -> dict[str, tuple[str, dict, str]]:
+    """Case name -> (method, --set overrides, dataset), for every built-in method and variant."""
     out = {}
     for name in list_methods():
         if name in TEST_METHODS:
             continue
-        out[name] = (name, {})
+        out[name] = (name, {}, "toy")
         for variant in VARIANTS.get(name, []):
-            label = ",".join(f"{k}={v}" for k, v in sorted(variant.items()))
-            out[f"{name}[{label}]"] = (name, variant)
+            out[f"{name}[{_label(variant)}]"] = (name, variant, "toy")
+    for (name, dataset), variants in ON_DATASETS.items():
+        for variant in variants:
+            out[f"{name}@{dataset}[{_label(variant)}]"] = (name, variant, dataset)
     return out
 
 
@@ -79,7 +92,7 @@ def weight_digest(method) -> dict[str, list[float]]:
     return out
 
 
-def trajectory(name: str, overrides: dict) -> dict:
+def trajectory(name: str, overrides: dict, dataset: str = "toy") -> dict:
     """Train one case in float64 and return what the golden file holds for it."""
     previous, threads = torch.get_default_dtype(), torch.get_num_threads()
     torch.set_default_dtype(torch.float64)
@@ -89,9 +102,9 @@ def trajectory(name: str, overrides: dict) -> dict:
     try:
         cls = METHODS.get(name)
         (own,) = config_lib.applicable([cls], {**TRAINING, **overrides})
-        train, method_config = config_lib.resolve(cls, "smoke", own)
+        train, method_config = config_lib.resolve(cls, "smoke", own, dataset)
         seed_everything(0)
-        data = load_toy(None)
+        data = load_toy(None) if dataset == "toy" else load_dataset(dataset, Path("unused"))
         method = cls(method_config, image_shape=data.image_shape)
         outcome = train_alone(method, data, train)
         assert outcome.status == "completed", outcome.message
@@ -114,10 +127,10 @@ def main() -> None:
     import tests.plugin  # noqa: F401  (registers the toy dataset)
 
     golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
-    for case, (name, overrides) in cases().items():
+    for case, (name, overrides, dataset) in cases().items():
         if args.cases and case not in args.cases:
             continue
-        golden[case] = trajectory(name, overrides)
+        golden[case] = trajectory(name, overrides, dataset)
         print(case, golden[case]["losses"][-1:], golden[case]["cluster_sizes"])
     if args.record:
         known = cases()

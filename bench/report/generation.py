@@ -133,7 +133,7 @@ def _mode_claim(runs: pd.DataFrame, claims: pd.DataFrame, k: int, preset: str, d
                    ours=str(row["modes covered"]), runs=f"{preset}, {device}")
     if preset != "paper":
         verdict = not_its_protocol(preset, modes.get(k, []), **context)
-    elif claim["versus"] is None:  # a value: all modes
+    elif pd.isna(claim["versus"]):  # a value: all modes
         verdict = judge(modes.get(k, []), float(claim["value"]), "higher", **context)
     else:  # a comparison: K covers fewer modes than `versus`
         verdict = judge_comparison(modes.get(int(claim["versus"]), []), modes.get(k, []), "higher",

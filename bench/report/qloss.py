@@ -83,7 +83,8 @@ def _row(k: int, preset: str, other: str, group: pd.DataFrame, claims: pd.DataFr
     claim = claims[claims["K"] == k] if not other and preset == "paper" else claims.iloc[0:0]
     row = {"K": k, "preset": preset, "other settings": other, "seeds": len(done), "not completed": not_completed(group)}
     for part, loss in PARTS.items():
-        values = stat(done["losses"].apply(_final, name=loss), 4, better="lower")
+        losses = done["losses"] if "losses" in done else pd.Series([None] * len(done), index=done.index, dtype=object)
+        values = stat(losses.apply(_final, name=loss), 4, better="lower")
         row[f"Q loss {part}"] = values
         if len(claim):
             claimed = float(claim[part].iloc[0])

@@ -8,7 +8,7 @@ our mean over seeds decides: *reproduced* when the claimed value lies inside it 
 whole interval is better than the claim, *not reproduced* when the whole interval is
 worse. A claim that one setting beats another is judged on the interval of the
 difference of their means: reproduced when it lies wholly on the claimed side of zero,
-not reproduced when wholly on the other, inconclusive when it contains zero.
+not reproduced when none of it does (zero alone is no advantage), else inconclusive.
 
 Percentile rather than BCa: it is defined for every sample, ties included, where BCa's
 acceleration term is unstable at three to five seeds.
@@ -35,7 +35,7 @@ RULE = (f"Verdict: only completed runs at the claim's protocol count (the paper 
         f"defaults). Fewer than {MIN_SEEDS} seeds: inconclusive. Else our 95 % bootstrap interval of the mean "
         "over seeds decides: reproduced when the claim lies inside it or the whole interval is better; not "
         "reproduced when the whole interval is worse. A claim that A beats B: reproduced when the interval of "
-        "the difference of means lies wholly on the claimed side of 0, not reproduced when wholly on the other, "
+        "the difference of means lies wholly on the claimed side of 0, not reproduced when none of it does, "
         "else inconclusive.")
 
 
@@ -136,7 +136,7 @@ def judge_comparison(a: Sequence[float], b: Sequence[float], better: str, *, abs
     if min(len(a), len(b)) < MIN_SEEDS:
         return Verdict(INCONCLUSIVE, f"{min(len(a), len(b))} seed(s) on one side; {MIN_SEEDS} needed", **context)
     claimed_side = high < 0 if better == "lower" else low > 0
-    other_side = low > 0 if better == "lower" else high < 0
+    other_side = low >= 0 if better == "lower" else high <= 0
     if claimed_side:
         return Verdict(REPRODUCED, **context)
     if other_side:

@@ -51,6 +51,8 @@ def test_a_comparison_is_judged_on_the_interval_of_the_difference():
     assert judge_comparison(worse, better, "higher").status == REPRODUCED
     tie = judge_comparison([1.0, 2.0, 3.0], [1.5, 2.0, 2.5], "lower")
     assert (tie.status, tie.reason) == (INCONCLUSIVE, "the interval of the difference contains 0")
+    same = judge_comparison([2.0, 2.0, 2.0], [2.0, 2.0, 2.0], "higher")
+    assert same.status == NOT_REPRODUCED and (same.low, same.high) == (0.0, 0.0)  # no advantage at all
     low, high = difference_interval(better, worse)
     assert low <= -1.0 <= high
     assert judge_comparison(better, [], "lower").reason == NO_RUN
