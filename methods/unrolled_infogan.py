@@ -54,7 +54,6 @@ from bench.methods.gan import fp32, gan_bce
 from bench.methods.infogan import InfoGAN
 from bench.registry import register_method
 
-
 # Metz et al.'s 2-D mixture experiment (README, reading ledger): a plain GAN (a single constant
 # category, no mutual-information term), z ~ N(0, I_256), Adam 1e-4 (beta1 0.5) for D and G,
 # orthogonal weights, the saddle objective, D's Adam unrolled through K steps on the step's

@@ -33,7 +33,8 @@ from bench.runs.records import RECORD_DIR, load_records, run_command, settings_o
 TABLES, FIGURES, SPEED = "tables", "figures", "speed"
 REPORT = "bench report"
 STATUS_ORDER = ("completed", "interrupted", "diverged", "failed")
-KINDS = ("clustering", "qloss", "disentanglement", "morphometrics", "generation", "modes", "speed")  # `bench table --kind`
+# `bench table --kind`
+KINDS = ("clustering", "qloss", "disentanglement", "morphometrics", "generation", "modes", "speed")
 VERDICTS = "verdicts"  # the table of every claim's verdict (`bench verdicts`)
 
 

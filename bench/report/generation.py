@@ -33,7 +33,8 @@ MODES_COLUMNS = ["K", "unroll rule", "other settings", "preset", "device", "seed
 GENERATION_LATEX = Latex(columns=("method", "preset", "seeds", *[name for name, _, _ in MEASURES.values()],
                                   "verdict"), cite=("claim source", "claim"))
 MODES_LATEX = Latex(columns=("K", "unroll rule", "other settings", "preset", "seeds",
-                             *[name for name, _, _ in MODES.values()], "claim", "verdict"), cite=("claim source", "claim"))
+                             *[name for name, _, _ in MODES.values()], "claim", "verdict"),
+                    cite=("claim source", "claim"))
 
 
 def _with(records: pd.DataFrame, dataset: str, kind: str) -> pd.DataFrame:
@@ -56,8 +57,9 @@ def generation_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFr
     reference = runs[[c for c in runs.columns if c.startswith(f"{PREFIX}reference.")]].dropna(how="all")
     if len(reference):  # every record scored by the same classifier carries the same reference
         first = reference.iloc[-1]
-        rows.append({"method": "real training images (10,000)", "seeds": None, **{
-            name: stat([first.get(f"{PREFIX}reference.{key}")], digits) for key, (name, digits, _) in MEASURES.items()}})
+        rows.append({"method": "real training images (10,000)", "seeds": None,
+                     **{name: stat([first.get(f"{PREFIX}reference.{key}")], digits)
+                        for key, (name, digits, _) in MEASURES.items()}})
     for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
                                                                   sort=True):
         done = group[(group["status"] == "completed") & group[f"{PREFIX}kind"].notna()]

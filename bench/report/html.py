@@ -73,7 +73,8 @@ def _verdict_class(css: str, cell: str) -> str:
     """'reproduced' / 'not-reproduced' / 'inconclusive' for a verdict cell (coloured by the page)."""
     if "verdict" not in css:
         return ""
-    return next((s.replace(" ", "-") for s in ("not reproduced", "reproduced", "inconclusive") if cell.startswith(s)), "")
+    outcomes = ("not reproduced", "reproduced", "inconclusive")
+    return next((s.replace(" ", "-") for s in outcomes if cell.startswith(s)), "")
 
 
 def _anchor(text: str) -> str:

@@ -56,7 +56,8 @@ def mode_figures(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, 
         rows = snapshot_rows(group)
         if not rows:
             continue
-        stem = f"modes-{dataset}-{preset}-{rule}" + (f"-{hashlib.sha1(other.encode()).hexdigest()[:8]}" if other else "")
+        digest = f"-{hashlib.sha1(other.encode()).hexdigest()[:8]}" if other else ""
+        stem = f"modes-{dataset}-{preset}-{rule}{digest}"
         title = (f"{method} on {dataset}, {preset} preset, unroll rule {rule}" + (f" [{other}]" if other else "")
                  + ": generated samples over training (one row per unroll steps K, seed shown per row; "
                    "black crosses: the modes)")

@@ -176,7 +176,8 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
 
 def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torch.device) -> dict:
     """Disentanglement metrics, morphometrics, the t-SNE layout, the per-latent KL and what
-    the generator draws, where they apply. One that fails is recorded under `measure_errors`; the run stays completed."""
+    the generator draws, where they apply. One that fails is recorded under
+    `measure_errors`; the run stays completed."""
     cfg, out, errors = job.train, {}, {}
     measures = {
         "disentanglement": lambda: run_measures.disentanglement(method, job.dataset, device, job.seed,

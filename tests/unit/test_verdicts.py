@@ -6,8 +6,17 @@ import pytest
 
 from bench.report.clustering import clustering_table
 from bench.report.tables import text_view
-from bench.report.verdicts import (INCONCLUSIVE, MIN_SEEDS, NO_RUN, NOT_REPRODUCED, REPRODUCED, bootstrap_interval,
-                                   difference_interval, judge, judge_comparison)
+from bench.report.verdicts import (
+    INCONCLUSIVE,
+    MIN_SEEDS,
+    NO_RUN,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    bootstrap_interval,
+    difference_interval,
+    judge,
+    judge_comparison,
+)
 from bench.runs.records import load_records, write_record
 from tests.unit.test_tables import record
 
@@ -77,7 +86,8 @@ def test_the_clustering_table_judges_paper_runs_and_says_why_not_for_the_others(
     unrun = view[view["method"] == "latentgan_ae"].iloc[0]
     assert unrun["verdict"] == f"inconclusive ({NO_RUN})"
     assert view[view["method"] == "infogan"].iloc[0]["95 % interval"] == "[4.00, 6.00]"
-    assert view[view["method"] == "kmeans_pixels"].empty or view[view["method"] == "kmeans_pixels"].iloc[0]["verdict"] == "—"
+    baseline = view[view["method"] == "kmeans_pixels"]
+    assert baseline.empty or baseline.iloc[0]["verdict"] == "—"  # no claim: no verdict
 
 
 def test_an_ablation_gets_no_verdict(tmp_path):
