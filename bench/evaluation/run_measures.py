@@ -52,6 +52,7 @@ def metric_settings(samples: int) -> dict[str, dict[str, int]]:
         "dci": {"num_train": train, "num_test": test},
         "sap": {"num_train": train, "num_test": test},
         "modularity_explicitness": {"num_train": train, "num_test": test},
+        "irs": {"num_train": train},
     }
 
 
