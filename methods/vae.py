@@ -1,6 +1,7 @@
-"""What the VAE family (`beta_vae`, `vae_gan`, `vae_infogan`) shares: the conv encoder with a
-diagonal-Gaussian posterior, its KL to the N(0, I) prior, the decoder, and the adapter base
-that turns them into a method (codes, reconstructions, clustering, per-latent KL).
+"""What the VAE family (`beta_vae` and disentanglement-lib's models built on it, `vae_gan`,
+`vae_infogan`) shares: the conv encoder with a diagonal-Gaussian posterior, its KL to the
+N(0, I) prior, the decoder, and the adapter base that turns them into a method (codes,
+reconstructions, clustering, per-latent KL).
 
 Architectures, per image size. 64x64 (dSprites) is disentanglement_lib's `conv_encoder` /
 `deconv_decoder`: convs 32-32-64-64 (kernels 4, 4, 2, 2, stride 2, ReLU) -> fc 256 ->
