@@ -101,3 +101,17 @@ def test_rank_correlation_between_metrics_across_runs(tmp_path):
                                                    for i in range(10)), method="spearman")
     assert numeric_view(table).set_index("metric").loc["MIG", "Mod."] == pytest.approx(expected)
     assert "BetaVAE" not in view.columns  # a metric no run carries is left out
+
+
+def test_bench_report_writes_the_correlation_once_there_are_enough_runs(tmp_path, capsys):
+    results = tmp_path / "r"
+    for i in range(MIN_RUNS_FOR_CORRELATION):
+        write_record(scored_record(i, "factor_vae", mig=0.1 * i, irs=0.5 + 0.01 * i, sap=0.3 - 0.02 * i), results)
+    assert main(["report", "--results-dir", str(results)]) == 0
+    table = (results / "tables" / "disentanglement_dsprites_correlation.md").read_text()
+    assert "| MIG " in table and "-1.00" in table
+    assert "disentanglement_dsprites_correlation" in (results / "README.md").read_text()
+    assert "Spearman rank correlation between metrics across 10 runs" in (results / "index.html").read_text()
+    capsys.readouterr()
+    assert main(["table", "--kind", "disentanglement", "--dataset", "dsprites", "--results-dir", str(results)]) == 0
+    assert "Spearman rank correlation between metrics across 10 runs" in capsys.readouterr().out
