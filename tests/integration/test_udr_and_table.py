@@ -35,7 +35,7 @@ def trained(tmp_path_factory):
     """Two seeds of beta_tcvae on the grid, a few steps each, checkpoints kept; and a record of
     one seed of dip_vae_i (a copy: UDR only reads that it is alone)."""
     tmp_path = tmp_path_factory.mktemp("udr")
-    path = grid_npz(tmp_path / "grid.npz")
+    path = grid_npz(tmp_path / "udr_grid.npz")  # a stem of its own: one dataset name per process
     common = ["--dataset", f"npz:{path}", "--device", "cpu", "--no-progress", "--tracker", "none",
               "--workdir", str(tmp_path / "w"), "--set", "steps=6", "--set", "batch_size=16",
               "--set", "metric_samples=16", "--set", "tsne_points=0"]
@@ -73,7 +73,7 @@ def test_udr_says_in_one_line_what_it_cannot_score(trained, tmp_path, capsys):
     source, path = trained
     assert bench(source, "udr", "--dataset", f"npz:{path}", "--methods", "dip_vae_i", "--workdir",
                  str(source / "w")) == 2
-    assert "no run group of npz_grid" in capsys.readouterr().err
+    assert "no run group of npz_udr_grid" in capsys.readouterr().err
     assert bench(source, "udr", "--dataset", f"npz:{path}", "--methods", "beta_tcvae", "--workdir",
                  str(tmp_path / "elsewhere"), "--points", "100") == 2
     assert "its checkpoint is not on this machine" in capsys.readouterr().err
