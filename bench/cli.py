@@ -1,4 +1,4 @@
-"""`bench` command line: list, run, speed, table, verdicts, report, plot.
+"""`bench` command line: list, run, speed, table, verdicts, report, plot, udr, compare-dlib.
 
 Every user-facing failure ends in one line on stderr and a non-zero exit; set
 BENCH_DEBUG=1 to see the traceback of an unexpected error.
@@ -186,6 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(needs it installed, e.g. in `tox -e dlib`)")
     compare.add_argument("--quick", action="store_true", help="a tenth of the sizes (seconds, for a smoke check)")
     compare.add_argument("--seed", type=int, default=0)
+    udr = sub.add_parser("udr", help="UDR (Duan et al. 2020) across the seeds of each recorded run group, "
+                                     "from their checkpoints; kept in the records")
+    udr.add_argument("--dataset", default="dsprites")
+    udr.add_argument("--methods", default="all", help="'all', a glob or a comma list (default all variational ones)")
+    udr.add_argument("--results-dir", type=Path, default=results, help=results_help)
+    udr.add_argument("--reference", action="store_true", help=reference_help)
+    udr.add_argument("--workdir", type=Path, default=Path("runs"), help="where the runs' checkpoints are")
+    udr.add_argument("--data-root", default=None)
+    udr.add_argument("--device", default="auto")
+    udr.add_argument("--points", type=_positive_int, default=1000,
+                     help="observations every model encodes (a multiple of 10; dlib's udr.gin: 1000)")
+    udr.add_argument("--correlation", choices=("lasso", "spearman"), default="lasso",
+                     help="lasso: UDR_L (dlib's default); spearman: UDR_S")
     plot = sub.add_parser("plot", help="figures from a recorded run's checkpoint")
     plot.add_argument("kind", choices=["traversals", "reconstructions"],
                       help="traversals: latent-code grids (generators); reconstructions: Dec(Enc(x)) (autoencoders)")
@@ -217,8 +230,12 @@ def cmd_list(args) -> int:
     print("presets:")
     for name, values in config_lib.PRESETS.items():
         print(f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    from bench.evaluation.disentanglement import METRICS
+
     print("metrics:")
-    print("  accuracy (Hungarian one-to-one), accuracy_many_to_one (majority), nmi, ari")
+    print("  clustering: accuracy (Hungarian one-to-one), accuracy_many_to_one (majority), nmi, ari")
+    print(f"  disentanglement (datasets with known factors): {', '.join(METRICS)}")
+    print("  across the seeds of a run group: udr (bench udr)")
     return 0
 
 
@@ -329,9 +346,20 @@ def cmd_table(args) -> int:
             print(path.read_text())
         print("written: " + ", ".join(str(path) for path, _, _ in written))
         return 0
-    table = table_for(args.kind, load_records(args.results_dir), args.dataset)
+    records = load_records(args.results_dir)
+    table = table_for(args.kind, records, args.dataset)
     print(to_markdown(table.table))
     paths = write_table(table.table, out, table.stem, table.latex)
+    if args.kind == "disentanglement":  # and how the metrics rank the same runs, once there are enough
+        from bench.report.builder import correlation_table_for
+        from bench.report.disentanglement import MIN_RUNS_FOR_CORRELATION
+
+        correlation = correlation_table_for(records, args.dataset)
+        if correlation is None:
+            print(f"\n(rank correlation between the metrics: shown from {MIN_RUNS_FOR_CORRELATION} scored runs on)")
+        else:
+            print(f"\n{correlation.title}\n\n{to_markdown(correlation.table)}")
+            paths += write_table(correlation.table, out, correlation.stem, correlation.latex)
     print("\nwritten: " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -397,6 +425,26 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_udr(args) -> int:
+    from bench.report.tables import stat
+    from bench.runs.udr import run_udr
+
+    dataset = resolve_dataset(args.dataset)
+    check_not_reference(args.results_dir, args.reference, "UDR scores in run records")
+    scored, skipped = run_udr(dataset, METHODS.resolve(args.methods), args.results_dir, args.workdir,
+                              default_data_root(args.data_root), choose_device(args.device), args.points,
+                              args.correlation)
+    for records in scored:
+        first = records[0]
+        scores = [r["udr"]["score"] for r in records]
+        seeds = ", ".join(f"s{r['seed']} {r['udr']['score']:.3f}" for r in records)
+        print(f"{first['method']} ({first['preset']}): UDR {stat(scores, 3)} over {len(records)} seeds ({seeds})")
+    for line in skipped:
+        print(f"skipped {line}")
+    print(f"written: udr in {sum(len(r) for r in scored)} records under {args.results_dir}/runs")
+    return 0
+
+
 def cmd_compare_dlib(args) -> int:
     from bench.evaluation.disentanglement.dlib_comparison import compare
 
@@ -422,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
 
             torch.set_num_threads(int(threads))
         commands = {"list": cmd_list, "run": cmd_run, "speed": cmd_speed, "table": cmd_table, "verdicts": cmd_verdicts,
-                    "report": cmd_report, "plot": cmd_plot, "compare-dlib": cmd_compare_dlib}
+                    "report": cmd_report, "plot": cmd_plot, "compare-dlib": cmd_compare_dlib, "udr": cmd_udr}
         return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)

@@ -4,7 +4,11 @@
 from bench.methods import (  # noqa: F401
     aae,
     ae_kmeans,
+    annealed_vae,
+    beta_tcvae,
     beta_vae,
+    dip_vae,
+    factor_vae,
     infoae,
     infogan,
     kmeans_pixels,

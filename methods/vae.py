@@ -1,15 +1,19 @@
-"""What the VAE family (`beta_vae`, `vae_gan`, `vae_infogan`) shares: the conv encoder with a
-diagonal-Gaussian posterior, its KL to the N(0, I) prior, the decoder, and the adapter base
-that turns them into a method (codes, reconstructions, clustering, per-latent KL).
+"""What the VAE family (`beta_vae` and disentanglement-lib's models built on it, `vae_gan`,
+`vae_infogan`) shares: the conv encoder with a diagonal-Gaussian posterior, its KL to the
+N(0, I) prior, the decoder, and the adapter base that turns them into a method (codes,
+reconstructions, clustering, per-latent KL).
 
 Architectures, per image size. 64x64 (dSprites) is disentanglement_lib's `conv_encoder` /
 `deconv_decoder`: convs 32-32-64-64 (kernels 4, 4, 2, 2, stride 2, ReLU) -> fc 256 ->
 the posterior's parameters; fc 256 -> fc 1024 -> 64x4x4 -> deconvs 64-32-32 -> image.
-32x32 (MNIST) drops one stage of each (the input is half as wide). Departures, for every
-method of the family: the decoder ends in tanh, not logits, since the suite's images lie
-in [-1, 1] and the losses are the author's squared errors; the posterior's scale is
-softplus(.) + 1e-5 as in the author's `Reparametrization`, not dlib's log-variance;
-PyTorch's default init, not the author's Xavier-normal.
+32x32 (MNIST) drops one stage of each (the input is half as wide). By default (the
+author's choices, kept by `beta_vae`, `vae_gan`, `vae_infogan`) the decoder ends in tanh,
+since the suite's images lie in [-1, 1] and the losses are the author's squared errors,
+and the posterior's scale is softplus(.) + 1e-5 as in the author's `Reparametrization`.
+`logits_decoder` makes the last layer linear (dlib's Bernoulli logits; images are then
+tanh(logits / 2) = 2 sigmoid(logits) - 1) and `log_var` makes the encoder output dlib's
+log-variance; disentanglement-lib's models (`factor_vae`, ...) use both. Everywhere:
+PyTorch's default init, not the author's Xavier-normal nor TensorFlow's Glorot-uniform.
 
 Optional categorical code (used by `vae_infogan` with `n_categories` > 0; neither the
 report nor its code has one): the encoder also outputs K logits, q(c|x) is their softmax,
@@ -62,10 +66,18 @@ class Posterior(NamedTuple):
     mean: torch.Tensor  # (N, latent)
     std: torch.Tensor  # (N, latent)
     logits: torch.Tensor | None  # (N, K) of q(c|x), or None without a categorical code
+    log_var: torch.Tensor | None = None  # (N, latent), what a log-variance encoder outputs
+
+    def log_variance(self) -> torch.Tensor:
+        """log std^2: the encoder's own output where it has one, else from the scale."""
+        return self.log_var if self.log_var is not None else 2 * torch.log(self.std)
 
 
-def gaussian_kl(mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, std^2) || N(0, 1)) per latent dimension, (N, latent)."""
+def gaussian_kl(mean: torch.Tensor, std: torch.Tensor, log_var: torch.Tensor | None = None) -> torch.Tensor:
+    """KL(N(mean, std^2) || N(0, 1)) per latent dimension, (N, latent); from the log-variance
+    when the encoder outputs one (dlib's formula, exact where exp(log_var / 2) would underflow)."""
+    if log_var is not None:
+        return 0.5 * (mean.square() + log_var.exp() - log_var - 1)
     return 0.5 * (mean.square() + std.square() - 1) - torch.log(std)
 
 
@@ -93,7 +105,8 @@ class VariationalMethod(Method):
     variational = True
     temperature = 1.0  # of the relaxed categorical sample (a subclass with one sets it)
 
-    def __init__(self, config, image_shape, latent: int, n_info: int, n_categories: int = 0):
+    def __init__(self, config, image_shape, latent: int, n_info: int, n_categories: int = 0,
+                 log_var: bool = False, logits_decoder: bool = False):
         super().__init__(config, image_shape)
         c = self.image_shape[0]
         size = checked_size(self.name, self.image_shape)
@@ -101,8 +114,10 @@ class VariationalMethod(Method):
             raise BenchError(f"{self.name}: info latents must be between 0 and latent={latent}, got {n_info}")
         self.latent, self.n_info, self.n_categories = latent, n_info, n_categories
         self.code_spec = CodeSpec(n_categories, n_info, CODE_RANGE, latent - n_info)
+        self.log_var_posterior, self.logits_decoder = log_var, logits_decoder
         self.encoder = build([*ENCODERS[size], f"fc {2 * latent + n_categories}"], self.image_shape)
-        self.decoder = build([*DECODERS[size], f"deconv {c} k4 s2 tanh"], (latent + n_categories,))
+        last = f"deconv {c} k4 s2" + ("" if logits_decoder else " tanh")
+        self.decoder = build([*DECODERS[size], last], (latent + n_categories,))
         # without a categorical code, real images are clustered by k-means on posterior means
         self.kmeans = None if n_categories else KMeansHead(config.n_clusters, latent)
 
@@ -111,6 +126,9 @@ class VariationalMethod(Method):
         out = self.encoder(x)
         n = self.latent
         logits = out[:, 2 * n:] if self.n_categories else None
+        if self.log_var_posterior:
+            log_var = out[:, n : 2 * n]
+            return Posterior(out[:, :n], torch.exp(0.5 * log_var), logits, log_var)
         return Posterior(out[:, :n], F.softplus(out[:, n : 2 * n]) + 1e-5, logits)
 
     def sample_posterior(self, post: Posterior) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -120,11 +138,18 @@ class VariationalMethod(Method):
         return z, c
 
     def decode(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        return self.decoder(z if c is None else torch.cat([z, c], dim=1))
+        """The image in [-1, 1]: the tanh decoder's output, or a Bernoulli decoder's mean."""
+        out = self.decoder(z if c is None else torch.cat([z, c], dim=1))
+        return torch.tanh(0.5 * out) if self.logits_decoder else out
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """With `logits_decoder`: the Bernoulli logits of each pixel being white."""
+        return self.decoder(z)
 
     def kl_terms(self, post: Posterior) -> dict[str, torch.Tensor]:
         """{"kl": the total KL per image, batch mean} (+ "kl_cat", the categorical part)."""
-        kl = gaussian_kl(fp32(post.mean), fp32(post.std)).sum(dim=1).mean()
+        log_var = fp32(post.log_var) if post.log_var is not None else None
+        kl = gaussian_kl(fp32(post.mean), fp32(post.std), log_var).sum(dim=1).mean()
         if post.logits is None:
             return {"kl": kl}
         kl_cat = categorical_kl(fp32(post.logits)).mean()
@@ -175,7 +200,7 @@ class VariationalMethod(Method):
     def latent_kl(self, x: torch.Tensor) -> torch.Tensor:
         """KL(q(z_j|x) || N(0, 1)) of each Gaussian latent j, (N, latent)."""
         post = self.posterior(x)
-        return gaussian_kl(post.mean, post.std)
+        return gaussian_kl(post.mean, post.std, post.log_var)
 
     def latent_groups(self) -> dict[str, list[int]]:
         """Named groups of latent indices, for the per-latent KL figure."""

@@ -51,6 +51,11 @@ VARIANTS = {
     "aae": [{"d_input_noise": 0.0}, {"optimizer": "sgd", "lr_decay_step": 6}],
     "vae_gan": [{"k": 1}],
     "vae_infogan": [{"k": 0, "n_categories": 3}],
+    # dlib's beta-VAE (Bernoulli decoder, log-variance posterior); the capacity past its ramp
+    "beta_vae": [{"reconstruction": "bernoulli", "posterior": "log_var"}],
+    "annealed_vae": [{"iteration_threshold": 6}],
+    # a dlib model with the author's decoder and posterior
+    "beta_tcvae": [{"reconstruction": "squared_error", "posterior": "softplus"}],
 }
 # a method's own protocol on another dataset (its "smoke@DATASET" preset): case "method@dataset[...]"
 ON_DATASETS = {

@@ -30,6 +30,9 @@ class ImageDataset:
     # the images' own size when they are stored padded (MNIST: 28x28 digits padded to 32x32),
     # for methods that train on the native size (`Method.input_shape`)
     native_shape: tuple[int, int, int] | None = None
+    # for images made from known factors (dSprites, Shapes3D): disentanglement-lib's
+    # `GroundTruthData` view that the disentanglement metrics sample (None: no factors)
+    ground_truth: object | None = None
     root: Path | None = None  # the data root it was loaded from (measures keep their caches there)
 
     @property

@@ -1,4 +1,5 @@
-"""dSprites-style ground-truth-factor images, rendered on demand (nothing to download).
+"""dSprites-style ground-truth-factor images, rendered on demand (nothing to download), and
+disentanglement-lib's two procedural variants of them, `color_dsprites` and `noisy_dsprites`.
 
 DeepMind's dSprites factors minus its constant colour: shape (square, ellipse, heart),
 scale (6 values in [0.5, 1]), orientation (40 angles in [0, 2pi)), posX and posY (32 values
@@ -24,6 +25,16 @@ Conventions (they differ in places from the dSprites .npz; say so wherever it ma
   square is 19.2 px on a side.
 - `DSprites.observation_shape` is channel-first (1, 64, 64); disentanglement_lib's own
   dSprites is (64, 64, 1), so a representation function must expect channel-first input.
+
+The variants are dlib's (`data/ground_truth/dsprites.py`) on these sprites: `ColorDSprites`
+multiplies the white sprite by one colour per image, uniform in [0.5, 1]^3; `NoisyDSprites`
+adds uniform [0, 1) noise to every pixel and channel, clipped at 1 (the sprite stays white,
+the background is noise). Both are 3 x 64 x 64 and draw their colour or noise from the
+metric's random state after the factors, in dlib's shapes ((N, 1, 1, 3) and (N, 64, 64, 3),
+channel-last, then moved channel-first), so a metric consumes the stream as dlib's does. The
+registered datasets are the same fixed sample of factors as `dsprites`, each image's colour
+or noise drawn once from a fixed seed and stored as uint8 (dlib draws fresh ones whenever an
+image is sampled for training: here the noise of an image is fixed).
 """
 
 from __future__ import annotations
@@ -196,6 +207,28 @@ class DSprites:
     factor_values = staticmethod(factor_values)
 
 
+class ColorDSprites(DSprites):
+    """dlib's ColorDSprites: the sprite in a random colour, uniform in [0.5, 1] per channel."""
+
+    observation_shape = (3, IMAGE_SIZE, IMAGE_SIZE)
+
+    def sample_observations_from_factors(self, factors, random_state) -> np.ndarray:
+        white = super().sample_observations_from_factors(factors, random_state)  # (N, 1, 64, 64)
+        color = random_state.uniform(0.5, 1, [len(white), 1, 1, 3]).transpose(0, 3, 1, 2)
+        return (white * color).astype(np.float32)
+
+
+class NoisyDSprites(DSprites):
+    """dlib's NoisyDSprites: uniform noise in every pixel and channel, the sprite white."""
+
+    observation_shape = (3, IMAGE_SIZE, IMAGE_SIZE)
+
+    def sample_observations_from_factors(self, factors, random_state) -> np.ndarray:
+        white = super().sample_observations_from_factors(factors, random_state)
+        noise = random_state.uniform(0, 1, [len(white), IMAGE_SIZE, IMAGE_SIZE, 3]).transpose(0, 3, 1, 2)
+        return np.minimum(white + noise, 1.0).astype(np.float32)
+
+
 def split_factors() -> tuple[torch.Tensor, torch.Tensor]:
     """The factor indices behind `load_dsprites`' train and test images (row for row)."""
     g = torch.Generator().manual_seed(DSPRITES_SEED)
@@ -209,6 +242,34 @@ def load_dsprites(root: Path) -> ImageDataset:
     """A fixed uniform sample of factor combinations (root unused: nothing to download);
     labels are the shape, so clustering metrics see three classes."""
     train_f, test_f = split_factors()
-    return ImageDataset(
-        "dsprites", render(train_f), train_f[:, 0].clone(), render(test_f), test_f[:, 0].clone(), n_classes=3
-    )
+    return ImageDataset("dsprites", render(train_f), train_f[:, 0].clone(), render(test_f), test_f[:, 0].clone(),
+                        n_classes=3, ground_truth=DSprites())
+
+
+def render_variant(truth: DSprites, factors: torch.Tensor, random_state: np.random.RandomState) -> torch.Tensor:
+    """uint8 (N, C, 64, 64): the variant's observations of `factors`, CHUNK at a time."""
+    parts = []
+    for i in range(0, len(factors), CHUNK):
+        x = truth.sample_observations_from_factors(factors[i : i + CHUNK].numpy(), random_state)
+        parts.append(torch.from_numpy(np.rint(x * 255).astype(np.uint8)))
+    return torch.cat(parts)
+
+
+def _variant(name: str, truth: DSprites, seed: int) -> ImageDataset:
+    train_f, test_f = split_factors()
+    random_state = np.random.RandomState(seed)
+    train_x, test_x = render_variant(truth, train_f, random_state), render_variant(truth, test_f, random_state)
+    return ImageDataset(name, train_x, train_f[:, 0].clone(), test_x, test_f[:, 0].clone(), n_classes=3,
+                        ground_truth=truth)
+
+
+@register_dataset("color_dsprites")
+def load_color_dsprites(root: Path) -> ImageDataset:
+    """dSprites' fixed sample, each sprite in a random colour (disentanglement-lib's color_dsprites)."""
+    return _variant("color_dsprites", ColorDSprites(), DSPRITES_SEED + 1)
+
+
+@register_dataset("noisy_dsprites")
+def load_noisy_dsprites(root: Path) -> ImageDataset:
+    """dSprites' fixed sample on uniform noise (disentanglement-lib's noisy_dsprites)."""
+    return _variant("noisy_dsprites", NoisyDSprites(), DSPRITES_SEED + 2)

@@ -7,7 +7,8 @@ Arrays (numpy's `np.savez`, read without pickle):
   the images is held out (MNIST's 10,000 of 70,000), the same for every run;
 - `factors` (optional): N x F integer ground-truth factors, values 0..n_f - 1. When every
   combination of factor values has an image (a grid, as dSprites), runs also record the
-  disentanglement metrics, sampling images by factors; `factor_names` may name them.
+  disentanglement metrics, sampling images by factors (`FactorGrid`, from the images of
+  `x`); `factor_names` may name them.
 
 The run's dataset name is `npz_<file stem>` (what records, run ids and tables carry); the
 record keeps the file's path and SHA-256, and `bench plot` finds the file again by them.
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from bench.datasets.base import ImageDataset
+from bench.datasets.factor_grid import FactorGrid
 from bench.errors import BenchError
 from bench.registry import DATASETS
 
@@ -113,55 +115,17 @@ def load_npz(path: Path) -> ImageDataset:
         n_test = max(1, len(x) // 7)
         test, train = order[:n_test], order[n_test:]
         train_x, train_y, test_x, test_y = x[train], y[train], x[test], y[test]
-    if "factors" in arrays:
-        NpzGroundTruth(path)  # a malformed or incomplete factor grid fails now, not after training
+    # a malformed or incomplete factor grid fails now, not after training
+    truth = _ground_truth(arrays, path) if "factors" in arrays else None
     n_classes = int(max(train_y.max(), test_y.max())) + 1 if len(test_y) else int(train_y.max()) + 1
-    return ImageDataset(dataset_name(path), train_x, train_y, test_x, test_y, n_classes=n_classes)
+    return ImageDataset(dataset_name(path), train_x, train_y, test_x, test_y, n_classes=n_classes, ground_truth=truth)
 
 
-class NpzGroundTruth:
-    """The file's images as disentanglement_lib's ground-truth data (`GroundTruthData`):
-    factors drawn uniformly per factor, each combination shown by one of its images
-    (drawn from the same random state when several share it)."""
-
-    def __init__(self, path: Path):
-        arrays = _arrays(Path(path))
-        factors = arrays["factors"]
-        if (not np.issubdtype(factors.dtype, np.integer) or factors.ndim != 2 or len(factors) != len(arrays["x"])
-                or factors.min() < 0):
-            raise BenchError(f"{path}: 'factors' must be N x F integers >= 0 (N = {len(arrays['x'])} images), "
-                             f"not {factors.dtype} {tuple(factors.shape)}")
-        self.factors_num_values = [int(v) + 1 for v in factors.max(axis=0)]
-        self.num_factors = factors.shape[1]
-        names = arrays.get("factor_names")
-        self.factor_names = [str(n) for n in names] if names is not None else [f"f{i}" for i in range(self.num_factors)]
-        self._x = _images(arrays["x"], "x", path).numpy()
-        self.observation_shape = tuple(self._x.shape[1:])
-        flat = np.ravel_multi_index(factors.T, self.factors_num_values)
-        order = np.argsort(flat, kind="stable")
-        self._order, counts = order, np.bincount(flat, minlength=int(np.prod(self.factors_num_values)))
-        if (counts == 0).any():
-            raise BenchError(f"{path}: {int((counts == 0).sum())} of {counts.size} factor combinations have no image; "
-                             "the disentanglement metrics sample every combination (a full grid, as dSprites)")
-        self._start, self._count = np.concatenate([[0], np.cumsum(counts)[:-1]]), counts
-
-    def sample_factors(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
-        factors = np.zeros((num, self.num_factors), dtype=np.int64)
-        for i, size in enumerate(self.factors_num_values):
-            factors[:, i] = random_state.randint(size, size=num)
-        return factors
-
-    def sample_observations_from_factors(self, factors, random_state) -> np.ndarray:
-        flat = np.ravel_multi_index(np.asarray(factors, dtype=np.int64).T, self.factors_num_values)
-        pick = self._start[flat] + (random_state.randint(1 << 30, size=len(flat)) % self._count[flat])
-        return self._x[self._order[pick]].astype(np.float32) / 255.0
-
-    def sample(self, num: int, random_state: np.random.RandomState):
-        factors = self.sample_factors(num, random_state)
-        return factors, self.sample_observations_from_factors(factors, random_state)
-
-    def sample_observations(self, num: int, random_state: np.random.RandomState) -> np.ndarray:
-        return self.sample(num, random_state)[1]
+def _ground_truth(arrays: dict[str, np.ndarray], path: Path) -> FactorGrid:
+    """The file's images (all of them, both splits' source) as ground-truth data."""
+    names = arrays.get("factor_names")
+    return FactorGrid(_images(arrays["x"], "x", path).numpy(), arrays["factors"],
+                      [str(n) for n in names] if names is not None else None, where=str(path))
 
 
 def resolve_dataset(spec: str) -> str:
@@ -171,8 +135,3 @@ def resolve_dataset(spec: str) -> str:
         return register_npz(spec)
     DATASETS.get(spec)
     return spec
-
-
-def ground_truth(name: str) -> NpzGroundTruth | None:
-    path = _PATHS.get(name)
-    return NpzGroundTruth(path) if path is not None and "factors" in _arrays(path) else None

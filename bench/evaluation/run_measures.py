@@ -1,7 +1,8 @@
 """What a finished run measures beyond clustering, each kept in its run record so that
 `bench report` can rebuild every table and figure from records alone:
 
-- disentanglement metrics, on datasets whose images come from known factors (dSprites),
+- disentanglement metrics, on datasets whose images come from known factors (dSprites and
+  its variants, Shapes3D, an `.npz` file with a factor grid: `ImageDataset.ground_truth`),
   by our implementation or disentanglement-lib's (`--metrics-backend dlib`);
 - morphometrics (MNIST, methods with continuous codes): how strongly each code drives
   stroke thickness, slant, width, height, area and length of generated digits;
@@ -25,17 +26,6 @@ from bench.evaluation.harness import apply_in_batches
 from bench.tracking import progress
 
 
-def ground_truth_for(dataset: str):
-    """The factor-sampling view of a dataset, or None when its images have no known factors."""
-    if dataset == "dsprites":
-        from bench.datasets.dsprites import DSprites
-
-        return DSprites()
-    from bench.datasets.npz import ground_truth
-
-    return ground_truth(dataset)  # an npz file with a full grid of factors, else None
-
-
 def check_backend(backend: str) -> None:
     """Fail before any training when the chosen metrics backend (a valid choice, see
     `TrainConfig.metrics_backend`) cannot run here."""
@@ -55,6 +45,7 @@ def metric_settings(samples: int) -> dict[str, dict[str, int]]:
         "dci": {"num_train": train, "num_test": test},
         "sap": {"num_train": train, "num_test": test},
         "modularity_explicitness": {"num_train": train, "num_test": test},
+        "irs": {"num_train": train},
     }
 
 
@@ -73,9 +64,11 @@ def representation(method, device: torch.device, batch_size: int = 1000):
     return encode
 
 
-def disentanglement(method, dataset: str, device: torch.device, seed: int, samples: int,
+def disentanglement(method, data: ImageDataset, device: torch.device, seed: int, samples: int,
                     backend: str = "bench") -> dict | None:
-    ground_truth = ground_truth_for(dataset)
+    """Every disentanglement metric on the dataset's ground-truth view (`data.ground_truth`:
+    datasets made from known factors), None for a dataset without one."""
+    ground_truth = data.ground_truth
     if ground_truth is None:
         return None
     settings = metric_settings(samples)

@@ -91,6 +91,17 @@ def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
     raise BenchError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
+def correlation_table_for(records: pd.DataFrame, dataset: str) -> Table | None:
+    """The rank correlation between disentanglement metrics across the dataset's runs, once
+    there are enough of them (`disentanglement.MIN_RUNS_FOR_CORRELATION`); else None."""
+    table = disentanglement.metric_correlation(records, dataset)
+    if table is None:
+        return None
+    n = len(disentanglement.scored_runs(records, dataset))
+    return Table("disentanglement", dataset, f"Disentanglement, {dataset}: Spearman rank correlation between metrics "
+                 f"across {n} runs", f"disentanglement_{dataset}_correlation", table, Latex())
+
+
 def build_report(results_dir: Path) -> list[Path]:
     """Write the tables, figures (t-SNE, per-latent KL, accuracy curves), README.md and
     index.html under `results_dir`; return their paths."""
@@ -217,6 +228,9 @@ def _tables(records: pd.DataFrame):
         runs = records[records["dataset"] == dataset]
         if runs[[c for c in runs.columns if c.startswith(disentanglement.PREFIX)]].notna().any().any():
             yield table_for("disentanglement", records, dataset)
+            correlation = correlation_table_for(records, dataset)
+            if correlation is not None:
+                yield correlation
     for dataset in datasets:
         table = table_for("morphometrics", records, dataset)
         if not table.table.empty:

@@ -180,7 +180,7 @@ def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torc
     `measure_errors`; the run stays completed."""
     cfg, out, errors = job.train, {}, {}
     measures = {
-        "disentanglement": lambda: run_measures.disentanglement(method, job.dataset, device, job.seed,
+        "disentanglement": lambda: run_measures.disentanglement(method, data, device, job.seed,
                                                                cfg.metric_samples, cfg.metrics_backend),
         "morphometrics": lambda: run_measures.morphometrics(method, job.dataset) if cfg.morphometrics else None,
         "tsne": lambda: run_measures.tsne_layout(method, data, cfg.tsne_points, job.seed),

@@ -9,7 +9,6 @@ import pytest
 
 from bench.cli import main
 from bench.datasets import load_dataset, resolve_dataset
-from bench.datasets.npz import ground_truth
 from bench.errors import BenchError
 from bench.files import check_not_reference, default_results_dir, reference_folder
 from bench.report.clustering import clustering_table
@@ -38,7 +37,7 @@ def test_an_npz_file_is_a_dataset_with_a_fixed_split(tmp_path):
 def test_an_npz_file_with_a_full_factor_grid_gives_ground_truth(tmp_path):
     factors = np.array([[a, b] for a in range(2) for b in range(3)] * 2)
     name = resolve_dataset(f"npz:{npz_file(tmp_path / 'grid.npz', n=12, factors=factors)}")
-    truth = ground_truth(name)
+    truth = load_dataset(name, tmp_path).ground_truth
     assert truth.factors_num_values == [2, 3]
     factors, images = truth.sample(4, np.random.RandomState(0))
     assert images.shape == (4, 1, 32, 32) and factors.shape == (4, 2)

@@ -69,8 +69,8 @@ def test_disentanglement_table_is_mean_and_std_over_completed_seeds(tmp_path):
     table = text_view(disentanglement_table(records, "dsprites")).set_index("method")
     assert list(table.index) == ["infogan", "infogan [lambda_cont=0.5]"]
     row = table.loc["infogan"]
-    assert row["beta_vae"] == "0.700 ± 0.141" and row["mig"] == "0.200 ± 0.141"
-    assert row["sap"] == "0.500 ± 0.000"
+    assert row["beta_vae"] == "0.700 ± 0.141 (best 0.800)" and row["mig"] == "0.200 ± 0.141 (best 0.300)"
+    assert row["sap"] == "0.500 ± 0.000 (best 0.500)"
     assert row["seeds"] == "2" and row["backend"] == "bench" and row["not completed"] == "1 failed"
     assert table.loc["infogan [lambda_cont=0.5]", "mig"] == "0.250"  # one seed: no std
     empty = disentanglement_table(records, "mnist")

@@ -2,7 +2,9 @@
 
 Each metric has a pure function over (N, D) codes and (N, F) integer factors (or over the
 samples that metric draws), and a `compute_*` wrapper that samples a `GroundTruthData`
-at dlib's study settings, consuming the RandomState as dlib does. Where we depart from
+at dlib's study settings, consuming the RandomState as dlib does. UDR (`udr`) needs no
+factors but several models: its pure function takes every model's codes of the same
+observations, and `bench udr` computes it across the seeds of recorded runs. Where we depart from
 dlib on purpose is said in each module's docstring. `compare_dlib` prints both side by side.
 """
 
@@ -37,6 +39,7 @@ from bench.evaluation.disentanglement.ground_truth import (
     sample_codes_and_factors,
     sample_train_test,
 )
+from bench.evaluation.disentanglement.irs import compute_irs, irs
 from bench.evaluation.disentanglement.mig import compute_mig, mig
 from bench.evaluation.disentanglement.modularity import (
     compute_modularity_explicitness,
@@ -44,6 +47,7 @@ from bench.evaluation.disentanglement.modularity import (
     modularity,
 )
 from bench.evaluation.disentanglement.sap import compute_sap, sap
+from bench.evaluation.disentanglement.udr import compute_udr, udr
 from bench.tracking import progress
 
 __all__ = [
@@ -57,9 +61,11 @@ __all__ = [
     "compute_beta_vae",
     "compute_dci",
     "compute_factor_vae",
+    "compute_irs",
     "compute_mig",
     "compute_modularity_explicitness",
     "compute_sap",
+    "compute_udr",
     "check_ground_truth",
     "dci",
     "entropy",
@@ -68,12 +74,14 @@ __all__ = [
     "factor_vae_votes",
     "fresh_random_state",
     "histogram_discretize",
+    "irs",
     "mig",
     "modularity",
     "mutual_information",
     "sample_codes_and_factors",
     "sample_train_test",
     "sap",
+    "udr",
 ]
 
 # Metric group -> (sampling wrapper, the keys of the flat record it contributes).
@@ -84,6 +92,7 @@ METRICS: dict[str, tuple[Callable[..., dict], tuple[str, ...]]] = {
     "dci": (compute_dci, ("dci_disentanglement", "dci_completeness", "dci_informativeness")),
     "sap": (compute_sap, ("sap",)),
     "modularity_explicitness": (compute_modularity_explicitness, ("modularity", "explicitness")),
+    "irs": (compute_irs, ("irs",)),
 }
 KEYS = tuple(key for _, keys in METRICS.values() for key in keys)
 

@@ -14,6 +14,10 @@ dlib's DCI reproducible and equal to ours, and restored afterwards.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import numpy as np
@@ -51,6 +55,7 @@ _DLIB = {
     "modularity_explicitness": ("modularity_explicitness", "compute_modularity_explicitness",
                                 {"modularity": "modularity_score", "explicitness": "explicitness_score_test"},
                                 {"num_train": 10000, "num_test": 5000, "batch_size": 16}),
+    "irs": ("irs", "compute_irs", {"irs": "IRS"}, {"num_train": 10000, "batch_size": 16}),
 }
 
 
@@ -63,6 +68,7 @@ def import_dlib():
             beta_vae,
             dci,
             factor_vae,
+            irs,
             mig,
             modularity_explicitness,
             sap_score,
@@ -75,6 +81,61 @@ def import_dlib():
             f"install it with: {INSTALL_HINT}"
         ) from exc
     return metrics, gin
+
+
+# disentanglement-lib's UDR (evaluation/udr/metrics/udr.py) is not in its 1.5 release on PyPI
+# (the folder has no __init__.py, so setuptools left it out): it is read from the source at
+# google-research/disentanglement_lib@86a644d (its last commit, 2020-08-26), a file named by
+# $DLIB_UDR_SOURCE and checked by this digest
+DLIB_UDR_COMMIT = "86a644d4ed35c771560dc3360756363d35477357"
+DLIB_UDR_PATH = "disentanglement_lib/evaluation/udr/metrics/udr.py"
+DLIB_UDR_SHA256 = "f49edd64b8e8bbcc4eec6a399bddb4f3a519278cdc60b6ebcaede0fd11467e57"
+DLIB_UDR_URL = f"https://raw.githubusercontent.com/google-research/disentanglement_lib/{DLIB_UDR_COMMIT}/{DLIB_UDR_PATH}"
+
+
+def import_dlib_udr():
+    """disentanglement-lib's UDR module: importable (a source checkout on the path), else the
+    file $DLIB_UDR_SOURCE if it is that commit's; otherwise a one-line BenchError."""
+    import_dlib()
+    try:
+        from disentanglement_lib.evaluation.udr.metrics import udr
+
+        return udr
+    except ImportError:
+        pass
+    source = os.environ.get("DLIB_UDR_SOURCE", "")
+    hint = (f"disentanglement-lib 1.5 does not ship its UDR; set DLIB_UDR_SOURCE to {DLIB_UDR_PATH} of "
+            f"google-research/disentanglement_lib at {DLIB_UDR_COMMIT[:7]} ({DLIB_UDR_URL}; `tox -e dlib` fetches it "
+            "where GitHub is reachable)")
+    if not source or not Path(source).is_file():
+        raise BenchError(f"{hint}; {'no file at ' + source if source else 'DLIB_UDR_SOURCE is not set'}")
+    digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    if digest != DLIB_UDR_SHA256:
+        raise BenchError(f"{source} is not dlib's UDR at {DLIB_UDR_COMMIT[:7]} (SHA-256 {digest[:16]}..., expected "
+                         f"{DLIB_UDR_SHA256[:16]}...); {hint}")
+    spec = importlib.util.spec_from_file_location("dlib_udr", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fetch_dlib_udr(target: Path) -> str:
+    """Download dlib's UDR source to `target` (for `tox -e dlib`), checked by its digest; a
+    line saying what happened (no network is not an error: the UDR tests then skip)."""
+    import urllib.request
+
+    target = Path(target)
+    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == DLIB_UDR_SHA256:
+        return f"dlib's UDR source: {target}"
+    try:
+        with urllib.request.urlopen(DLIB_UDR_URL, timeout=20) as response:
+            data = response.read()
+    except OSError as exc:
+        return f"dlib's UDR source not fetched ({exc}); the UDR reference tests skip (see DLIB_UDR_SOURCE)"
+    if hashlib.sha256(data).hexdigest() != DLIB_UDR_SHA256:
+        return f"dlib's UDR source from {DLIB_UDR_URL} has another digest; not used"
+    target.write_bytes(data)
+    return f"dlib's UDR source: {target}"
 
 
 @contextlib.contextmanager
