@@ -32,7 +32,7 @@ class ReferenceStep:
     def __init__(self, method, device: torch.device):
         self.method, self.device = method, device
         torch.backends.cudnn.benchmark = False  # PyTorch's default
-        self.phases = method.training_phases()
+        self.phases = [p for p in method.training_phases() if p.active(0)]  # a staged method's first stage, as ours times it
         self.optimizers = [make_optimizer(p, device, fast=False) for p in self.phases]
         method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})
         self.log: dict[str, float] = {}
