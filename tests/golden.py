@@ -51,16 +51,30 @@ VARIANTS = {
 }
 
 
+# methods trained in stages: stages short enough that the 12 steps pass through each of them
+STAGES = {
+    "dec": {"pretrain_steps": 5, "update_interval": 3},
+    "idec": {"pretrain_steps": 5, "update_interval": 3},
+    "vade": {"pretrain_steps": 5},
+}
+VARIANTS.update({
+    "dec": [{"pretrain": "layerwise", "layer_steps": 2, "finetune_steps": 2, "update_interval": 2}, {"tol": 0.9}],
+    "vade": [{"pi": "softmax"}],
+    "clustergan": [{"cluster_by": "argmax"}],
+})
+
+
 def cases() -> dict[str, tuple[str, dict]]:
     """Case name -> (method, --set overrides), for every built-in method and variant."""
     out = {}
     for name in list_methods():
         if name in TEST_METHODS:
             continue
-        out[name] = (name, {})
+        stages = STAGES.get(name, {})
+        out[name] = (name, stages)
         for variant in VARIANTS.get(name, []):
             label = ",".join(f"{k}={v}" for k, v in sorted(variant.items()))
-            out[f"{name}[{label}]"] = (name, variant)
+            out[f"{name}[{label}]"] = (name, {**stages, **variant})
     return out
 
 
