@@ -91,9 +91,11 @@ class DEC(Method):
         # the Caffe code: 4 x 50,000 + 100,000 pretraining steps, then DEC-keras' 20,000 cap
         "paper": {"steps": 4 * 50000 + 100000 + 20000, "batch_size": 256, "log_every": 500,
                   "checkpoint_every": 5000, "eval_every": 10000},
+        # the preset's 2,000 steps: DEC-keras' end-to-end pretraining, then clustering
+        "quick": {"pretrain": "end_to_end", "pretrain_steps": 1500, "update_interval": 100, "batch_size": 256},
         # the DEC-keras reading on narrower layers (128-128-512): seconds on a CPU
-        "smoke": {"steps": 650, "batch_size": 64, "hidden": 128, "pretrain": "end_to_end", "pretrain_steps": 500,
-                  "update_interval": 25, "log_every": 25, "checkpoint_every": 250},
+        "smoke": {"steps": 1650, "batch_size": 64, "hidden": 128, "pretrain": "end_to_end", "pretrain_steps": 1500,
+                  "update_interval": 25, "log_every": 50, "checkpoint_every": 550},
     }
 
     @classmethod

@@ -38,6 +38,7 @@ class IDEC(DEC):
 
     presets = {
         "paper": {**DEC.presets["paper"]},
+        "quick": {**DEC.presets["quick"]},
         "smoke": {**DEC.presets["smoke"]},
     }
 

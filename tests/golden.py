@@ -58,7 +58,7 @@ STAGES = {
     "vade": {"pretrain_steps": 5},
 }
 VARIANTS.update({
-    "dec": [{"pretrain": "layerwise", "layer_steps": 2, "finetune_steps": 2, "update_interval": 2}, {"tol": 0.9}],
+    "dec": [{"pretrain": "layerwise", "layer_steps": 2, "finetune_steps": 2, "update_interval": 2}, {"tol": 0.0}],
     "vade": [{"pi": "softmax"}],
     "clustergan": [{"cluster_by": "argmax"}],
 })
