@@ -203,3 +203,15 @@ def step_losses(method) -> float:
         total += (w - mean) ** 2
         w -= 0.1 * 2 * (w - mean)
     return total / 3
+
+
+def test_bench_speed_times_the_stage_running_at_a_step():
+    from bench.speed.measure import measure
+    from bench.speed.reference_loop import ReferenceStep
+
+    data = load_toy(None)
+    for loop in ("ours", "reference"):
+        row = measure("dec", loop, data, torch.device("cpu"), "smoke", {**DEC, "batch_size": 16}, warmup=1, steps=2,
+                      repeats=1, at_step=5)
+        assert row["at_step"] == 5 and row["cpu_ms_per_step"] > 0
+    assert [p.name for p in ReferenceStep(build("dec", 0, **DEC), torch.device("cpu"), at_step=5).phases] == ["cluster"]
