@@ -118,8 +118,6 @@ class Trainer:
                 train_step([to_float(data.train_x[sampler.indices(step)]) for sampler in samplers])
                 step += 1
                 bar.update(1)
-                if prefix is not None and step == prefix[0] < cfg.steps:
-                    self._keep_prefix(runs, train_step, prefix, time.perf_counter() - started)
 
                 if step % cfg.log_every == 0 or step == cfg.steps:
                     window = train_step.count
@@ -143,6 +141,8 @@ class Trainer:
                         if run.active:
                             run.status, run.message = "interrupted", f"stopped by signal {stop.signal} at step {step}"
                     break
+                if prefix is not None and step == prefix[0] < cfg.steps:  # kept where a checkpoint would be
+                    self._keep_prefix(runs, train_step, prefix, time.perf_counter() - started)
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     train_step.write_back()
                     for s, run in enumerate(runs):
@@ -196,10 +196,12 @@ class Trainer:
             return 0
         try:
             states = [checkpoint.load(f, map_location=self.device) for f in files]
-            for run, state in zip(runs, states):
-                run.method.load_state_dict(state["method"])
-        except (BenchError, RuntimeError):  # unreadable, or another method's layout: train it here
+        except BenchError:  # unreadable: train the prefix here
             return 0
+        for run, state in zip(runs, states):  # another method's layout: train the prefix here
+            mine = run.method.state_dict()
+            if {k: v.shape for k, v in mine.items()} != {k: v.shape for k, v in state["method"].items()}:
+                return 0
         for run, state, file in zip(runs, states, files):
             checkpoint.restore(run, state)
             run.resumed_from, run.prior_seconds = None, 0.0

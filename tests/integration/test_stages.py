@@ -138,13 +138,15 @@ def test_a_log_window_that_spans_two_stages_resumes_to_the_same_means(tmp_path, 
         assert a == pytest.approx(b, rel=1e-6)  # summed in another order across the two stages
 
 
-def test_idec_continues_from_the_autoencoder_dec_pretrained(tmp_path):
-    alone, _ = sweep(["idec"], (tmp_path / "alone", tmp_path / "alone_runs"), **DEC)
+@pytest.mark.parametrize("pretrain_steps", [4, 5])  # ends on a log step (2, 4, ...), and between two
+def test_idec_continues_from_the_autoencoder_dec_pretrained(tmp_path, pretrain_steps):
+    stages = {**DEC, "pretrain_steps": pretrain_steps}
+    alone, _ = sweep(["idec"], (tmp_path / "alone", tmp_path / "alone_runs"), **stages)
     dirs = (tmp_path / "shared", tmp_path / "shared_runs")
-    (dec_record,), _ = sweep(["dec"], dirs, **DEC)
-    (idec_record,), _ = sweep(["idec"], dirs, **DEC)
+    (dec_record,), _ = sweep(["dec"], dirs, **stages)
+    (idec_record,), _ = sweep(["idec"], dirs, **stages)
     assert "reused_prefix" not in dec_record and "reused_prefix" not in alone[0]
-    assert idec_record["reused_prefix"]["steps"] == 5
+    assert idec_record["reused_prefix"]["steps"] == pretrain_steps
     assert len(list((dirs[1] / "shared").glob("prefix-*-seed0.pt"))) == 1
     # the same run as IDEC pretraining its own autoencoder, loss history included
     assert idec_record["losses"] == alone[0]["losses"]
@@ -152,7 +154,7 @@ def test_idec_continues_from_the_autoencoder_dec_pretrained(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert idec_record["metrics"] == alone[0]["metrics"]
     # another seed, or other pretraining settings, pretrain their own
-    (other,), _ = sweep(["idec"], dirs, **{**DEC, "pretrain_steps": 4})
+    (other,), _ = sweep(["idec"], dirs, **{**DEC, "pretrain_steps": 3})
     assert "reused_prefix" not in other and len(list((dirs[1] / "shared").glob("prefix-*"))) == 2
 
 
