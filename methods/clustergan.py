@@ -118,7 +118,7 @@ class ClusterGAN(Method):
     def __init__(self, config: Config, image_shape=(1, 28, 28)):
         super().__init__(config, image_shape)
         cfg = config
-        c, h, w = self.image_shape
+        _, h, w = self.image_shape
         if h != w or h % 4:
             raise BenchError(f"{self.name} takes square images whose side is a multiple of 4, not {h}x{w}")
         self.code_spec = CodeSpec(cfg.n_categories, 0, (-1.0, 1.0), cfg.noise_dim)

@@ -30,7 +30,7 @@ import torch
 from sklearn.cluster import KMeans
 from torch import nn
 
-from bench.config import Beta, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Probability
+from bench.config import Beta, NonNegativeFloat, PositiveFloat, PositiveInt, Probability
 from bench.datasets.base import to_float
 from bench.methods.base import Method, Phase
 from bench.methods.gan import fp32

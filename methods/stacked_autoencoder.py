@@ -28,6 +28,7 @@ from torch import nn
 from bench import rng
 from bench.methods.base import Phase
 
+
 def hidden_widths(width: int) -> tuple[int, int, int]:
     """The hidden layers for a first width w: (w, w, 4w); DEC's is 500."""
     return (width, width, 4 * width)

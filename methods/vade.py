@@ -46,7 +46,7 @@ from bench.config import Beta, PositiveFloat, PositiveInt
 from bench.datasets.base import to_float
 from bench.methods.base import CodeSpec, Method, Phase
 from bench.methods.gan import fp32
-from bench.methods.stacked_autoencoder import StackedAutoencoder, initialise, hidden_widths
+from bench.methods.stacked_autoencoder import StackedAutoencoder, hidden_widths, initialise
 from bench.registry import register_method
 from bench.tracking import progress
 

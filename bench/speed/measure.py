@@ -101,7 +101,7 @@ def measure(name: str, loop: str, data: ImageDataset, device: torch.device, pres
         samplers = [BatchSampler(len(train_x), batch, seed=seed, device=device) for seed in range(seeds)]
         counter = iter(range(10**12))
 
-        def next_batch():
+        def next_batch(step=step):
             i = next(counter)
             step.at_step(at_step + i)
             return [to_float(train_x[sampler.indices(i)]) for sampler in samplers]

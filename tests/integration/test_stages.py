@@ -86,7 +86,7 @@ def test_the_stop_rule_keeps_the_weights_of_the_renewal_it_fired_at():
 def test_resuming_inside_the_clustering_stage_gives_the_uninterrupted_history(tmp_path, monkeypatch):
     reference, _ = sweep(["dec"], (tmp_path / "ref", tmp_path / "ref_runs"), checkpoint_every=1, **DEC)
     dirs = (tmp_path / "r", tmp_path / "runs")
-    import bench.methods.dec as dec
+    from bench.methods import dec
 
     calls = {"n": 0}
     original = dec.DEC.cluster_loss
@@ -114,7 +114,7 @@ def test_resuming_inside_the_clustering_stage_gives_the_uninterrupted_history(tm
 def test_a_log_window_that_spans_two_stages_resumes_to_the_same_means(tmp_path, monkeypatch):
     settings = {**DEC, "checkpoint_every": 1, "log_every": 4}
     reference, _ = sweep(["dec"], (tmp_path / "ref", tmp_path / "ref_runs"), **settings)
-    import bench.methods.dec as dec
+    from bench.methods import dec
 
     original, calls = dec.DEC.cluster_loss, {"n": 0}
 
