@@ -154,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--warmup", type=_positive_int, default=5, help="untimed steps first (default 5)")
     speed.add_argument("--steps", type=_positive_int, default=20, help="steps per timed repeat (default 20)")
     speed.add_argument("--repeats", type=_positive_int, default=5, help="timed repeats; the median is reported")
+    speed.add_argument("--at-step", type=int, default=0, metavar="N",
+                       help="time the phases a staged method runs at step N (e.g. DEC's clustering stage)")
     speed.add_argument("--batch-seeds", type=_seed_counts, default=(), metavar="S[,S...]",
                        help="also time S seeds trained as one batched step (bench run --batch-seeds), e.g. 2,5")
     speed.add_argument("--out", type=Path, default=results / "speed",
@@ -316,7 +318,7 @@ def cmd_speed(args) -> int:
     device = choose_device(args.device)
     data = load_dataset(args.dataset, default_data_root(args.data_root))
     table, rows = speed_table(methods, data, device, args.preset, overrides, args.warmup, args.steps, args.repeats,
-                              batch_seeds=args.batch_seeds)
+                              batch_seeds=args.batch_seeds, at_step=args.at_step)
     if table.empty:
         raise BenchError("none of the selected methods has a gradient training step to time")
     print(to_markdown(table))
@@ -324,6 +326,8 @@ def cmd_speed(args) -> int:
                 "warmup": args.warmup, "steps": args.steps, "repeats": args.repeats}
     if args.batch_seeds:
         settings["batch_seeds"] = list(args.batch_seeds)
+    if args.at_step:
+        settings["at_step"] = args.at_step
     print(f"\nwritten: {write_speed(rows, table, device, settings, args.out)}")
     return 0
 

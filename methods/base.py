@@ -10,7 +10,9 @@ What a method can do is declared, not detected: `trains_by_gradient` (phases) or
 (`fit`), `generates` (`sample_codes`, `generate`, `code_spec`), `reconstructs`
 (`reconstruct`), `variational` (`posterior_codes`, `latent_kl`, `latent_groups`),
 `reads_optimizer_state` (`bind_optimizers`; such a method cannot train
-its seeds as one batched step). The contract tests check each declaration against what
+its seeds as one batched step). A method trained in stages gives its phases step ranges
+(`Phase.steps`) and, where a stage needs the whole training set, a `refresh` hook. The
+contract tests check each declaration against what
 the method does. `soft_clusters` (`cluster_probabilities`) lets the evaluator also label
 each cluster by its most confident image (the AAE paper's protocol).
 """
@@ -35,7 +37,24 @@ class Phase:
     betas: tuple[float, float] | None = None  # Adam's; None: the method's (config.beta1, config.beta2)
     optimizer: str = "adam"  # "adam", or "sgd" with `momentum`
     momentum: float = 0.0
+    eps: float = 1e-8  # Adam's
     decay_at: int = 0  # from this step on, the learning rate is lr / 10 (0: never)
+    # a step schedule from the phase's start: lr x lr_decay every `decay_every` steps (0: none),
+    # never below lr_floor
+    decay_every: int = 0
+    lr_decay: float = 0.1
+    lr_floor: float = 0.0
+    momentum_burnin: int = 0  # SGD's momentum grows linearly from 0 over the phase's first steps
+    # runs this many times per step, each time on the next equal slice of the batch, with one
+    # optimizer (a WGAN critic's 5 updates per generator update); logs the mean over them
+    repeat: int = 1
+    # the steps [start, stop) in which the phase runs (stop None: to the end), for methods
+    # trained in stages (an autoencoder's pretraining, then clustering)
+    steps: tuple[int, int | None] = (0, None)
+
+    def active(self, step: int) -> bool:
+        start, stop = self.steps
+        return start <= step and (stop is None or step < stop)
 
     @property
     def parameters(self) -> list[torch.Tensor]:
@@ -131,6 +150,25 @@ class Method(nn.Module):
         """Called by the trainer with all training images (uint8, on the device) before the
         first step, for losses that draw batches of their own (a look-ahead discriminator
         steps on fresh real batches). Default: nothing."""
+
+    def refresh_due(self, step: int) -> bool:
+        """Whether `refresh` runs before training step `step` (0-based). Default: never."""
+        return False
+
+    def refresh(self, step: int, train_x: torch.Tensor) -> None:
+        """Called by the trainer before step `step` when `refresh_due(step)`, under no_grad,
+        with all training images (uint8, on the device): what a stage needs from the whole
+        training set (k-means centres or a Gaussian mixture fitted to the pretrained codes,
+        a target distribution renewed every N steps). Write tensors in place: a captured
+        CUDA graph reads them where they are."""
+
+    def shared_prefix(self) -> tuple[int, str] | None:
+        """(P, key) when training steps 0..P-1 depend only on `key`, the seed, the training
+        images and the batch size (a pretraining stage that another method shares): the
+        trainer keeps the run's state at step P under the work folder, and a run of any
+        method with the same key and seed continues from it instead of training those steps.
+        Default: None."""
+        return None
 
     def fit(self, train_x: torch.Tensor) -> None:
         """Closed-form training on all training images (float, [-1, 1]) for non-gradient methods."""

@@ -63,6 +63,19 @@ ON_DATASETS = {
 }
 
 
+# methods trained in stages: stages short enough that the 12 steps pass through each of them
+STAGES = {
+    "dec": {"pretrain_steps": 5, "update_interval": 3},
+    "idec": {"pretrain_steps": 5, "update_interval": 3},
+    "vade": {"pretrain_steps": 5},
+}
+VARIANTS.update({
+    "dec": [{"pretrain": "layerwise", "layer_steps": 2, "finetune_steps": 2, "update_interval": 2}, {"tol": 0.0}],
+    "vade": [{"pi": "softmax"}],
+    "clustergan": [{"cluster_by": "argmax"}],
+})
+
+
 def _label(variant: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(variant.items()))
 
@@ -73,9 +86,10 @@ def cases() -> dict[str, tuple[str, dict, str]]:
     for name in list_methods():
         if name in TEST_METHODS:
             continue
-        out[name] = (name, {}, "toy")
+        stages = STAGES.get(name, {})
+        out[name] = (name, stages, "toy")
         for variant in VARIANTS.get(name, []):
-            out[f"{name}[{_label(variant)}]"] = (name, variant, "toy")
+            out[f"{name}[{_label(variant)}]"] = (name, {**stages, **variant}, "toy")
     for (name, dataset), variants in ON_DATASETS.items():
         for variant in variants:
             out[f"{name}@{dataset}[{_label(variant)}]"] = (name, variant, dataset)

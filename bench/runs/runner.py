@@ -66,6 +66,8 @@ def _record_outcome(record: dict, job: Job, run: RunState, run_data: ImageDatase
         record["seed_batch"] = run.seed_batch
     if run.graph_error:
         record["graph_error"] = run.graph_error
+    if run.reused_prefix:  # its first steps were another run's kept prefix (a shared pretraining)
+        record["reused_prefix"] = run.reused_prefix
     if run.status == "completed":
         record["metrics"] = evaluate_clustering(run.method, run_data, job.train.eval_batch_size)
         record.update(measure_beyond_clustering(job, run.method, run_data, device))

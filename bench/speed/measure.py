@@ -59,25 +59,30 @@ def _peak_mb(device: torch.device) -> float | None:
     return None
 
 
-def time_steps(step, next_batch, device, warmup: int, steps: int, repeats: int) -> list[float]:
-    """Milliseconds per step of `step(next_batch())`, one value per repeat."""
+def time_steps(step, next_batch, device, warmup: int, steps: int, repeats: int,
+               cpu_times: list[float] | None = None) -> list[float]:
+    """Milliseconds per step of `step(next_batch())`, one value per repeat (and, into
+    `cpu_times`, the process's CPU milliseconds per step: on a shared CPU, the steady measure)."""
     for _ in range(warmup):
         step(next_batch())
     times = []
     for _ in range(repeats):
         _sync(device)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step(next_batch())
         _sync(device)
         times.append(1000 * (time.perf_counter() - start) / steps)
+        if cpu_times is not None:
+            cpu_times.append(1000 * (time.process_time() - cpu) / steps)
     return times
 
 
 def measure(name: str, loop: str, data: ImageDataset, device: torch.device, preset: str,
-            overrides: dict, warmup: int, steps: int, repeats: int, seeds: int = 1) -> dict:
+            overrides: dict, warmup: int, steps: int, repeats: int, seeds: int = 1, at_step: int = 0) -> dict:
     """One method, one loop ('ours' or 'reference'): a row of the speed table. With
-    `seeds` > 1, ours trains seeds 0..seeds-1 as one batched step (`--batch-seeds`)."""
+    `seeds` > 1, ours trains seeds 0..seeds-1 as one batched step (`--batch-seeds`). With
+    `at_step`, both loops run the phases a staged method runs at that step (its later stage)."""
     cls = METHODS.get(name)
     (own,) = config_lib.applicable([cls], overrides)
     train_cfg, method_cfg = config_lib.resolve(cls, preset, own)
@@ -96,19 +101,21 @@ def measure(name: str, loop: str, data: ImageDataset, device: torch.device, pres
         samplers = [BatchSampler(len(train_x), batch, seed=seed, device=device) for seed in range(seeds)]
         counter = iter(range(10**12))
 
-        def next_batch():
+        def next_batch(step=step):
             i = next(counter)
+            step.at_step(at_step + i)
             return [to_float(train_x[sampler.indices(i)]) for sampler in samplers]
 
         warmup = max(warmup, GRAPH_WARMUP_STEPS + 1) if step.use_graph else warmup
     else:
-        step = ReferenceStep(methods[0], device)
+        step = ReferenceStep(methods[0], device, at_step)
         stream = batches(data.train_x, batch)
 
         def next_batch():
             return next(stream)
 
-    times = time_steps(step, next_batch, device, warmup, steps, repeats)
+    cpu_times: list[float] = []
+    times = time_steps(step, next_batch, device, warmup, steps, repeats, cpu_times)
     ms = statistics.median(times)
     row = {
         "method": name,
@@ -122,6 +129,10 @@ def measure(name: str, loop: str, data: ImageDataset, device: torch.device, pres
         "peak_memory_mb": _peak_mb(device),
         "overrides": own,
     }
+    if device.type == "cpu":
+        row["cpu_ms_per_step"] = statistics.median(cpu_times)
+    if at_step:
+        row["at_step"] = at_step
     if seeds > 1:
         row["seeds"] = seeds
     if getattr(step, "graph_error", ""):
@@ -134,7 +145,7 @@ def measure(name: str, loop: str, data: ImageDataset, device: torch.device, pres
 
 def speed_table(names: list[str], data: ImageDataset, device: torch.device, preset: str,
                 overrides: dict, warmup: int, steps: int, repeats: int, batch_seeds: tuple[int, ...] = (),
-                echo=print) -> tuple[pd.DataFrame, list[dict]]:
+                echo=print, at_step: int = 0) -> tuple[pd.DataFrame, list[dict]]:
     """Reference then ours for each method, then ours with each S of `batch_seeds` seeds
     as one batched step; returns (summary table, raw rows)."""
     rows = []
@@ -144,17 +155,19 @@ def speed_table(names: list[str], data: ImageDataset, device: torch.device, pres
             continue
         pair = {}
         for loop in ("reference", "ours"):
-            pair[loop] = measure(name, loop, data, device, preset, overrides, warmup, steps, repeats)
+            pair[loop] = measure(name, loop, data, device, preset, overrides, warmup, steps, repeats, at_step=at_step)
             rows.append(pair[loop])
         ratio = pair["reference"]["ms_per_step"] / pair["ours"]["ms_per_step"]
         pair["ours"]["speedup_vs_reference"] = ratio
-        echo(f"{name}: ours {pair['ours']['ms_per_step']:.2f} ms/step ({pair['ours']['mode']}), "
+        cpu = f", {pair['ours']['cpu_ms_per_step']:.2f} ms CPU" if "cpu_ms_per_step" in pair["ours"] else ""
+        echo(f"{name}: ours {pair['ours']['ms_per_step']:.2f} ms/step{cpu} ({pair['ours']['mode']}), "
              f"reference {pair['reference']['ms_per_step']:.2f} ms/step, {ratio:.2f}x")
         for seeds in (s for s in batch_seeds if s > 1):
             if not batchable(METHODS.get(name)):
                 echo(f"{name}: its seeds cannot train as one batched step, S={seeds} skipped")
                 break
-            row = measure(name, "ours", data, device, preset, overrides, warmup, steps, repeats, seeds=seeds)
+            row = measure(name, "ours", data, device, preset, overrides, warmup, steps, repeats, seeds=seeds,
+                          at_step=at_step)
             row["speedup_vs_one_by_one"] = seeds * pair["ours"]["ms_per_step"] / row["ms_per_step"]
             rows.append(row)
             echo(f"{name}: {seeds} seeds as one step {row['ms_per_step']:.2f} ms/step, "
@@ -199,6 +212,7 @@ def write_speed(rows: list[dict], table: pd.DataFrame, device: torch.device, set
     out_dir.mkdir(parents=True, exist_ok=True)
     slug = "cuda" if device.type == "cuda" else device.type
     variant = "".join(f"-{k}={v}" for k, v in sorted(settings["overrides"].items()))
+    variant += f"-at={settings['at_step']}" if settings.get("at_step") else ""
     path = out_dir / f"speed-{slug}-{settings['preset']}{variant}.json"
     payload = {
         "device": device_label(device),

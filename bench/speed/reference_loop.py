@@ -29,10 +29,11 @@ def batches(images: torch.Tensor, batch_size: int, seed: int = 0) -> Iterator[to
 class ReferenceStep:
     """One eager step: per phase, forward, zero_grad, backward, Adam step, `.item()` logs."""
 
-    def __init__(self, method, device: torch.device):
+    def __init__(self, method, device: torch.device, at_step: int = 0):
         self.method, self.device = method, device
         torch.backends.cudnn.benchmark = False  # PyTorch's default
-        self.phases = method.training_phases()
+        # a staged method's phases at `at_step`, as ours times them
+        self.phases = [p for p in method.training_phases() if p.active(at_step)]
         self.optimizers = [make_optimizer(p, device, fast=False) for p in self.phases]
         method.bind_optimizers({p.name: opt for p, opt in zip(self.phases, self.optimizers)})
         self.log: dict[str, float] = {}

@@ -67,10 +67,14 @@ class SeedBatchStep(Step):
         names = {id(p): f"m.{name}" for name, p in template.named_parameters()}
         self.phases = [dataclasses.replace(p, trains=[self.params[names[id(q)]] for q in p.parameters])
                        for p in template.training_phases()]
+        self.use_graph = self.use_graph and self.graphable()
         self.optimizers = [make_optimizer(p, device, capturable=self.use_graph) for p in self.phases]
 
     def _input(self, batches):
         return torch.stack(batches)
+
+    def _split(self, x, n):
+        return x.tensor_split(n, dim=1)  # each seed's batch
 
     def _loss(self, phase, x):
         def one_seed(params, buffers, x):
@@ -78,7 +82,7 @@ class SeedBatchStep(Step):
 
         # "same": vmap passes each draw through unbatched; every draw that `bench.rng`
         # makes is one seed's, from that seed's generator
-        check = self._eager_steps == 0
+        check = not self._eager_steps.get(self.active, 0)  # each set of phases' first step
         before = _global_state(self.device) if check else None
         with rng.seed_batched([r.generator for r in self.rngs]):
             out = vmap(one_seed, randomness="same")(self.params, self.buffers, x)
@@ -102,6 +106,16 @@ class SeedBatchStep(Step):
                 t.copy_(self.params[name][s])
             for name, t in own.named_buffers():
                 t.copy_(self.buffers[name][s])
+
+    @torch.no_grad()
+    def read_in(self) -> None:
+        """Stack each seed's method's weights and statistics again (after its `refresh`)."""
+        for s, method in enumerate(self.methods):
+            own = _Call(method)
+            for name, t in own.named_parameters():
+                self.params[name][s].copy_(t)
+            for name, t in own.named_buffers():
+                self.buffers[name][s].copy_(t)
 
     def optimizer_states(self, s: int) -> list[dict]:
         """Seed s's optimizer states, in a lone run's format (a checkpoint either can resume)."""

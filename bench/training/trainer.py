@@ -3,7 +3,9 @@
 The trainer owns what the adapters must not re-write: the step (`bench.training.step`:
 optimizers, the phase schedule, bf16 autocast and CUDA graph replay on a GPU, device-side
 loss sums read back only at log intervals), NaN/inf detection, periodic evaluation,
-checkpoints and resume, the progress bar, and clean stops on Ctrl-C / SIGTERM. Each seed
+checkpoints and resume, the progress bar, and clean stops on Ctrl-C / SIGTERM; for methods
+trained in stages, their `refresh` hook and a shared prefix (a pretraining stage kept under
+the work folder and continued from by any run with the same key and seed). Each seed
 is a `RunState`: what the trainer reads and writes of it is what its record reports, and
 what its tracker (TensorBoard, MLflow) is told at each log step and evaluation.
 """
@@ -11,6 +13,7 @@ what its tracker (TensorBoard, MLflow) is told at each log step and evaluation.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -50,6 +53,7 @@ class RunState:
     step_mode: str = "eager"  # eager | cuda_graph: how the training step ran
     graph_error: str = ""  # why a CUDA graph could not be captured, if it was tried
     seed_batch: int = 0  # S when trained as one of S seeds in a batched step, else 0
+    reused_prefix: dict | None = None  # {"steps": P, "file": ...}: continued from a shared prefix
     tracker: RunTracker = field(default_factory=RunTracker)  # none: logs nothing
 
     @property
@@ -82,10 +86,18 @@ class Trainer:
             run.method.bind_training_data(data.train_x)
         started = time.perf_counter()
         step, opt_states = self._resume(runs) if resume else (0, None)
+        prefix = self._prefix(runs, data)
+        if step == 0 and prefix is not None:
+            step = self._continue_prefix(runs, *prefix)
         train_step = make_step([r.method for r in runs], [r.rng for r in runs], self.device,
                                amp=cfg.amp, cuda_graphs=cfg.cuda_graphs)
+        late = [p for p in train_step.phases if p.steps[0] >= cfg.steps]
+        if late:
+            raise BenchError(f"{runs[0].method.name}: phase {late[0].name} starts at step {late[0].steps[0]}, after "
+                             f"the run's {cfg.steps} steps; give the run more steps or its stages fewer")
         if opt_states is not None:
             train_step.load_optimizer_states(opt_states)
+        if opt_states is not None or step:
             train_step.load_log_windows([r.log_window for r in runs])
         samplers = [BatchSampler(len(data.train_x), cfg.batch_size, r.seed, self.device) for r in runs]
 
@@ -112,6 +124,8 @@ class Trainer:
             if step == 0 and cfg.eval_every and cfg.eval_at_start:
                 evaluate(0)
             while step < cfg.steps and any(r.active for r in runs):
+                if any(r.method.refresh_due(step) for r in runs):
+                    self._refresh(runs, train_step, step, data.train_x)
                 train_step.at_step(step)
                 train_step([to_float(data.train_x[sampler.indices(step)]) for sampler in samplers])
                 step += 1
@@ -131,6 +145,8 @@ class Trainer:
                         if run.active:
                             run.status, run.message = "interrupted", f"stopped by signal {stop.signal} at step {step}"
                     break
+                if prefix is not None and step == prefix[0] < cfg.steps:  # kept where a checkpoint would be
+                    self._keep_prefix(runs, train_step, prefix, time.perf_counter() - started)
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
                     train_step.write_back()
                     for s, run in enumerate(runs):
@@ -152,6 +168,60 @@ class Trainer:
                     run.method.train()
             save(run, s, step)
         return runs
+
+    @staticmethod
+    def _refresh(runs: list[RunState], train_step, step: int, train_x: torch.Tensor) -> None:
+        """Each seed's `refresh` before `step`, on its own weights and generators."""
+        train_step.write_back()
+        with torch.no_grad():
+            for run in runs:
+                if run.active:
+                    with run.own_rng():
+                        run.method.refresh(step, train_x)
+        train_step.read_in()
+
+    def _prefix(self, runs: list[RunState], data: ImageDataset) -> tuple[int, list[Path]] | None:
+        """(P, each seed's file) of the method's shared prefix, or None (no prefix, no work
+        folder). The file is named by the method's key, the seed, the batch size, the
+        training images' digest, the float type and the device type."""
+        shared = runs[0].method.shared_prefix()
+        if shared is None or any(r.checkpoint is None for r in runs):
+            return None
+        steps, key = shared
+        images = hashlib.sha256(data.train_x.cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
+        setting = f"{key}-b{self.config.batch_size}-{images}-{torch.get_default_dtype()}-{self.device.type}"
+        name = hashlib.sha256(setting.encode()).hexdigest()[:20]
+        return steps, [r.checkpoint.parent.parent / "shared" / f"prefix-{name}-seed{r.seed}.pt" for r in runs]
+
+    def _continue_prefix(self, runs: list[RunState], steps: int, files: list[Path]) -> int:
+        """Continue every seed from its kept prefix (the step it ends at), or, unless all
+        have one, none (0)."""
+        if steps >= self.config.steps or not all(f.exists() for f in files):
+            return 0
+        try:
+            states = [checkpoint.load(f, map_location=self.device) for f in files]
+        except BenchError:  # unreadable: train the prefix here
+            return 0
+        for run, state in zip(runs, states):  # another method's layout: train the prefix here
+            mine = run.method.state_dict()
+            if {k: v.shape for k, v in mine.items()} != {k: v.shape for k, v in state["method"].items()}:
+                return 0
+        for run, state, file in zip(runs, states, files):
+            checkpoint.restore(run, state)
+            run.resumed_from, run.prior_seconds = None, 0.0
+            run.reused_prefix = {"steps": steps, "file": str(file), "seconds": round(state["elapsed_s"], 2)}
+        return steps
+
+    @staticmethod
+    def _keep_prefix(runs: list[RunState], train_step, prefix: tuple[int, list[Path]], elapsed: float) -> None:
+        """Keep each seed's state at the end of its prefix, unless kept already."""
+        steps, files = prefix
+        train_step.write_back()
+        for s, (run, file) in enumerate(zip(runs, files)):
+            if run.active and run.reused_prefix is None and not file.exists():
+                state = checkpoint.run_state(run, steps, [], train_step.log_window(s), run.prior_seconds + elapsed)
+                if not run.diverged_if_non_finite(state, steps):
+                    checkpoint.save(state, file)
 
     @staticmethod
     def _log(run: RunState, means: dict[str, float], step: int, window: int) -> None:

@@ -15,7 +15,11 @@ from tests.plugin import TEST_METHODS, load_toy
 BUILTIN = [name for name in list_methods() if name not in TEST_METHODS]
 TINY = TrainConfig(steps=3, batch_size=16, log_every=1, checkpoint_every=0)
 # a shorter unroll keeps the contract tests fast; k > 0 still takes the unrolled path
-CHEAPER = {"unrolled_infogan": {"k": 1}, "vae_infogan": {"k": 1}}
+CHEAPER = {"unrolled_infogan": {"k": 1}, "vae_infogan": {"k": 1},
+           # staged methods: each stage within the 3 steps, narrow layers
+           "dec": {"pretrain": "end_to_end", "pretrain_steps": 1, "update_interval": 1, "hidden": 16},
+           "idec": {"pretrain": "end_to_end", "pretrain_steps": 1, "update_interval": 1, "hidden": 16},
+           "vade": {"pretrain_steps": 1, "hidden": 16}, "clustergan": {"width": 8}}
 
 
 def trained(name: str, seed: int = 0):
