@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,7 +22,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.report import clustering, disentanglement, morphometrics, qloss
 from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
-from bench.report.curves import accuracy_curves
+from bench.report.curves import accuracy_curves, qloss_curves
 from bench.report.figures import latent_kl_figure, tsne_figure
 from bench.report.speed import speed_command, write_speed_tables
 from bench.report.tables import Latex, write_table
@@ -78,7 +78,7 @@ def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
 
 
 def build_report(results_dir: Path) -> list[Path]:
-    """Write the tables, figures (t-SNE, per-latent KL, accuracy curves), README.md and
+    """Write the tables, figures (t-SNE, per-latent KL, accuracy and Q-loss curves), README.md and
     index.html under `results_dir`; return their paths."""
     from bench.report.html import write_html
 
@@ -106,7 +106,9 @@ def build_report(results_dir: Path) -> list[Path]:
         written.append(path)
     curves = accuracy_curves(records, results_dir / FIGURES)
     written += [path for path, _, _ in curves]
-    contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, set(written))
+    qloss_figures = qloss_curves(records, results_dir / FIGURES)
+    written += [path for path, _, _ in qloss_figures]
+    contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, set(written), qloss_figures)
     readme = results_dir / "README.md"
     readme.write_text(_readme(contents))
     return written + [readme, write_html(contents)]
@@ -124,6 +126,7 @@ class Contents:
     kl: list[tuple[Path, dict]]  # per-latent KL of variational methods
     curves: list[tuple[Path, str, str]]  # (figure, dataset, preset)
     written: set[Path]
+    qloss: list[tuple[Path, str, str]] = field(default_factory=list)  # unrolled InfoGAN's Q losses, as `curves`
 
     @property
     def plotted(self) -> list[tuple[Path, str, str]]:
@@ -296,13 +299,19 @@ def _readme(c: Contents) -> str:
             [_link(results_dir, path, path.stem), _cell(device), _link(results_dir, source, source.name), _code(command)]
             for path, source, device, command, _ in c.speed])
 
-    if c.tsne or c.kl or c.curves or c.plotted:
+    if c.tsne or c.kl or c.curves or c.qloss or c.plotted:
         lines += ["## Figures", ""]
     if c.curves:
         lines += ["Test accuracy over training steps, one line per seed (from the records' periodic evaluations):", ""]
         lines += _table(["figure", "dataset", "preset", "command"], [
             [_link(results_dir, path, path.name), _cell(dataset), _cell(preset), _code(REPORT)]
             for path, dataset, preset in c.curves])
+    if c.qloss:
+        lines += ["Unrolled InfoGAN's Q losses over training per unroll steps K and procedure (the report's Fig. 12; "
+                  "the records' logged window means, mean over seeds):", ""]
+        lines += _table(["figure", "dataset", "preset", "command"], [
+            [_link(results_dir, path, path.name), _cell(dataset), _cell(preset), _code(REPORT)]
+            for path, dataset, preset in c.qloss])
     if c.tsne:
         lines += ["t-SNE of each completed run's embedding of test images (the record's `tsne` layout), "
                   "coloured by true class:", ""]

@@ -19,8 +19,8 @@ import pandas as pd
 from bench.report.tables import NA, cited, numeric_column, text_view
 
 # a claimed column goes right after the measured one it is compared with
-BESIDE = {"claimed error %": "test error %", "claimed continuous": "Q loss continuous",
-          "claimed discrete": "Q loss discrete"}
+BESIDE = {"claimed error %": "test error %", "claimed continuous": "continuous, last batch",
+          "claimed discrete": "discrete, last batch"}
 ARXIV = re.compile(r"arXiv:(\d{4}\.\d{4,5})")
 
 
@@ -86,6 +86,7 @@ def page(contents) -> dict:
         "tables": tables,
         "speed": speed,
         "curves": [{"src": _href(root, p), "name": p.name, "dataset": d, "preset": s} for p, d, s in contents.curves],
+        "qloss": [{"src": _href(root, p), "name": p.name, "dataset": d, "preset": s} for p, d, s in contents.qloss],
         "tsne": [{"src": _href(root, p), "name": p.name, "run_id": r["run_id"]} for p, r in contents.tsne],
         "plotted": sorted(runs.items()),
         "records": contents.run_commands(),

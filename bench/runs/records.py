@@ -35,8 +35,8 @@ DEVICE_KINDS = ("cpu", "cuda", "mps")
 RECORD_NAME = re.compile(r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+-s\d+(-[0-9a-f]{8})?(-(cuda|mps))?")
 REQUIRED = {"run_id": str, "method": str, "dataset": str, "seed": int, "preset": str, "status": str,
             "overrides": dict}
-OPTIONAL = {"config": dict, "losses": list, "evaluations": list, "n_clusters": int, "n_classes": int,
-            "metrics": dict, "message": str, "steps": int, "wall_time_s": numbers.Real}
+OPTIONAL = {"config": dict, "losses": list, "losses_last": list, "evaluations": list, "n_clusters": int,
+            "n_classes": int, "metrics": dict, "message": str, "steps": int, "wall_time_s": numbers.Real}
 TEST_SCORES = ("accuracy", "accuracy_many_to_one", "nmi", "ari")
 
 

@@ -60,7 +60,8 @@ def _new_record(job: Job, device: torch.device) -> dict:
 
 
 def _record_outcome(record: dict, job: Job, run: RunState, run_data: ImageDataset, device: torch.device) -> None:
-    record.update(status=run.status, steps=run.steps, losses=run.losses, evaluations=run.evaluations,
+    record.update(status=run.status, steps=run.steps, losses=run.losses, losses_last=run.losses_last,
+                  evaluations=run.evaluations,
                   message=run.message, resumed_from_step=run.resumed_from, step_mode=run.step_mode)
     if run.seed_batch:
         record["seed_batch"] = run.seed_batch

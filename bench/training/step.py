@@ -1,14 +1,15 @@
 """One training step of S >= 1 seeds of a method — every phase in order — shared by the
 trainer and `bench speed`, so the loop that is timed is the loop that trains.
 
-A phase runs its loss under bf16 autocast (CUDA only), zero_grad, backward and its
-Adam step; every loss term is added to one device tensor (a row per seed), read back only
-when the trainer logs. On CUDA the whole step (all phases, optimizer updates, the loss
-sums) is captured once as a CUDA graph and replayed: the networks here are so small that
-eager PyTorch spends most of a step launching kernels from Python. Replays compute the
-same function as the eager step; random draws inside the step come from the same
-generators. A step that cannot be captured (a host sync inside a loss, a method that opts
-out with `cuda_graphs = False`) runs eagerly, and `mode` says which one ran.
+A phase runs its loss (under bf16 autocast with `amp`, CUDA only), zero_grad, backward
+and its Adam step; every loss term is added to one device tensor (a row per seed) and its
+last value kept in another, both read back only when the trainer logs. On CUDA the whole
+step (all phases, optimizer updates, the loss sums) is captured once as a CUDA graph and
+replayed: the networks here are so small that eager PyTorch spends most of a step
+launching kernels from Python. Replays compute the same function as the eager step;
+random draws inside the step come from the same generators. A step that cannot be
+captured (a host sync inside a loss, a method that opts out with `cuda_graphs = False`)
+runs eagerly, and `mode` says which one ran.
 
 Two kinds share this: `TrainStep` trains one seed's method in place; `SeedBatchStep`
 (`bench.training.seed_batch`) trains S seeds as one vmapped step. Both take a list of
@@ -62,6 +63,7 @@ class Step:
             torch.backends.cudnn.benchmark = True
         self.keys: list[str] | None = None  # loss names, in phase order, known after one step
         self.sums: torch.Tensor | None = None  # device-side running sums, (seeds, keys)
+        self.last: torch.Tensor | None = None  # the last step's values, (seeds, keys)
         self.count = 0  # steps added into `sums` since the last read
         self.mode = "eager"
         self.graph_error = ""
@@ -121,7 +123,9 @@ class Step:
         if self.keys is None:
             self.keys = [name for name, _ in terms]
             self.sums = torch.zeros_like(values)
+            self.last = torch.zeros_like(values)
         self.sums.add_(values)
+        self.last.copy_(values)
 
     def __call__(self, batches: list[torch.Tensor]) -> None:
         """Train one step on each seed's batch (float, [-1, 1], on the device)."""
@@ -168,15 +172,22 @@ class Step:
         graph.replay()
 
     # -- the loss log --------------------------------------------------------------------
+    def read_window(self) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """Per seed: (the mean of each loss term since the last read, its value at the last
+        step: a single minibatch's, as a paper's code that logs every step would log it),
+        read back in one host sync."""
+        if self.count == 0 or self.sums is None:
+            return [({}, {}) for _ in self.methods]
+        sums, last = torch.stack([self.sums, self.last]).tolist()
+        self.sums.zero_()
+        out = [({k: total / self.count for k, total in zip(self.keys, row)}, dict(zip(self.keys, final)))
+               for row, final in zip(sums, last)]
+        self.count = 0
+        return out
+
     def read_means(self) -> list[dict[str, float]]:
         """Per seed: the mean of each loss term since the last read (one host sync)."""
-        if self.count == 0 or self.sums is None:
-            return [{} for _ in self.methods]
-        rows = self.sums.tolist()
-        self.sums.zero_()
-        means = [{k: total / self.count for k, total in zip(self.keys, row)} for row in rows]
-        self.count = 0
-        return means
+        return [means for means, _ in self.read_window()]
 
     def log_window(self, s: int) -> dict | None:
         """Seed s's loss sums since the last read, for a checkpoint (None before any step)."""
@@ -191,6 +202,7 @@ class Step:
             return
         self.keys, self.count = list(windows[0]["keys"]), windows[0]["count"]
         self.sums = torch.stack([w["sums"] for w in windows]).to(self.device)
+        self.last = torch.zeros_like(self.sums)  # a resumed run steps before it next logs
 
 
 class TrainStep(Step):
