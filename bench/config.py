@@ -55,6 +55,11 @@ class TrainConfig:
     batch_size: PositiveInt = 64
     train_size: PositiveInt | None = None  # None: the whole training split
     test_size: PositiveInt | None = None  # None: the whole test split
+    # methods with `soft_clusters` only: training-split images held out, never trained on, that
+    # label each cluster by its most confident image (the AAE paper's validation set; at most a
+    # sixth of the split, the paper's 10,000 of 60,000); taken from the images a run does not
+    # train on, out of its training images only when it trains on the whole split
+    validation_size: NonNegativeInt = 10000
     eval_every: NonNegativeInt = 0  # 0: evaluate only at the end
     checkpoint_every: NonNegativeInt = 500  # 0: only at the end
     log_every: PositiveInt = 50  # also how often losses are checked for NaN/inf

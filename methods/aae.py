@@ -50,9 +50,9 @@ Our readings where the paper is silent or where the suite differs (each with its
 
 Clustering of a real image: argmax of y. Evaluation with K > 10 uses the many-to-one
 mapping (each cluster takes its majority digit); the paper labels each cluster with the
-label of the one held-out image the encoder is most confident belongs to it, which the
-harness also reports (`accuracy_most_confident`: the image is the training split's, from
-`cluster_probabilities`). As a generator: codes are y ~ Cat(K) ("categorical"), z ~ N(0, I)
+label of the one validation image the encoder is most confident belongs to it, which the
+harness also reports (`accuracy_most_confident_validation`, from `cluster_probabilities`
+on `validation_size` training-split images the run never trains on; see `bench.config`). As a generator: codes are y ~ Cat(K) ("categorical"), z ~ N(0, I)
 ("noise"), no continuous codes; the decoder draws Dec(onehot(y), z).
 """
 

@@ -12,7 +12,8 @@ What a method can do is declared, not detected: `trains_by_gradient` (phases) or
 `reads_optimizer_state` (`bind_optimizers`; such a method cannot train
 its seeds as one batched step). The contract tests check each declaration against what
 the method does. `soft_clusters` (`cluster_probabilities`) lets the evaluator also label
-each cluster by its most confident image (the AAE paper's protocol).
+each cluster by its most confident held-out image (the AAE paper's protocol; the runner
+holds `validation_size` training-split images out of training for such a method).
 """
 
 from __future__ import annotations

@@ -154,8 +154,20 @@ def changed_settings(record: dict) -> dict:
     train_now, method_now = resolve(METHODS.get(method), preset, {})
     now = {**dataclasses.asdict(train_now), **dataclasses.asdict(method_now)}
     used = {**(config.get("train") or {}), **(config.get("method") or {})}
+    inert = inert_settings(record)
     return {k: v for k, v in sorted(used.items())
-            if k in now and k not in BOOKKEEPING_KEYS and not _same(v, now[k])}
+            if k in now and k not in BOOKKEEPING_KEYS and k not in inert and not _same(v, now[k])}
+
+
+def inert_settings(record: dict) -> set[str]:
+    """Settings whose value changed nothing a run computed: `amp` off CUDA (bf16 autocast is
+    CUDA's only), `validation_size` for a method without cluster probabilities (nothing is
+    held out for it)."""
+    inert = set() if device_kind(record) == "cuda" else {"amp"}
+    method = record.get("method")
+    if method in METHODS.names() and not METHODS.get(method).soft_clusters:
+        inert.add("validation_size")
+    return inert
 
 
 def _same(a, b) -> bool:

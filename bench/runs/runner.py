@@ -136,7 +136,10 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
     first, runs, tracked = group[0], None, [RunTracker() for _ in group]
     start = time.perf_counter()
     try:
-        run_data = data.subset(first.train.train_size, first.train.test_size).to(device)
+        # held-out images label the clusters of methods with cluster probabilities only: no
+        # other method's training images change
+        held = first.train.validation_size if METHODS.get(first.method).soft_clusters else 0
+        run_data = data.subset(first.train.train_size, first.train.test_size, held).to(device)
         run_data = run_data.cropped(METHODS.get(first.method).input_shape(first.method_config, run_data))
         runs = []
         for job in group:  # each seed built exactly as its lone run builds it
