@@ -64,7 +64,7 @@ class TrainConfig:
     checkpoint_every: NonNegativeInt = 500  # 0: only at the end
     log_every: PositiveInt = 50  # also how often losses are checked for NaN/inf
     eval_batch_size: PositiveInt = 1000
-    amp: bool = True  # bf16 autocast, CUDA only
+    amp: bool = False  # bf16 autocast on CUDA: a speed option (no paper trained in bf16)
     cuda_graphs: bool = True  # capture the training step as a CUDA graph and replay it, CUDA only
     # measured after training (bench.evaluation.run_measures), kept in the record
     metric_samples: PositiveInt = 10000  # disentanglement metrics' training points (dlib's study: 10000)

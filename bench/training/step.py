@@ -54,7 +54,7 @@ class Step:
     (`_input`), how a phase's loss is computed (`_loss`) and how each seed's weights and
     optimizer states are read and written."""
 
-    def __init__(self, methods: list, device: torch.device, amp: bool = True, cuda_graphs: bool = True):
+    def __init__(self, methods: list, device: torch.device, amp: bool = False, cuda_graphs: bool = True):
         self.methods, self.device = methods, device
         self.use_graph = (cuda_graphs and all(m.cuda_graphs for m in methods) and device.type == "cuda"
                           and os.environ.get("BENCH_CUDA_GRAPHS", "1") != "0")  # an escape hatch
@@ -208,7 +208,7 @@ class Step:
 class TrainStep(Step):
     """One seed: its method's phases train its own weights in place."""
 
-    def __init__(self, method, device: torch.device, amp: bool = True, cuda_graphs: bool = True):
+    def __init__(self, method, device: torch.device, amp: bool = False, cuda_graphs: bool = True):
         super().__init__([method], device, amp, cuda_graphs)
         self.phases = method.training_phases()
         self.optimizers = [make_optimizer(p, device, capturable=self.use_graph) for p in self.phases]
