@@ -182,9 +182,13 @@ class AAE(Method):
         _, y, z = self.encode(x)
         return torch.cat([y, z], dim=1)
 
-    def reconstruct(self, x):
+    def to_latent(self, x):
+        """[y, z]: the category probabilities and the style code, as the decoder takes them."""
         _, y, z = self.encode(x)
-        return self.decode(y, z)
+        return torch.cat([y, z.to(y.dtype)], dim=1)
+
+    def from_latent(self, z):
+        return self.decoder(z)
 
     # -- generator -----------------------------------------------------------------------
     def sample_codes(self, n, generator=None):

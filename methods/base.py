@@ -8,7 +8,7 @@ speed work on the loop happens in one place.
 
 What a method can do is declared, not detected: `trains_by_gradient` (phases) or not
 (`fit`), `generates` (`sample_codes`, `generate`, `code_spec`), `reconstructs`
-(`reconstruct`), `variational` (`posterior_codes`, `latent_kl`, `latent_groups`),
+(`to_latent`, `from_latent`, hence `reconstruct`), `variational` (`posterior_codes`, `latent_kl`, `latent_groups`),
 `reads_optimizer_state` (`bind_optimizers`; such a method cannot train
 its seeds as one batched step). The contract tests check each declaration against what
 the method does. `soft_clusters` (`cluster_probabilities`) lets the evaluator also label
@@ -156,6 +156,16 @@ class Method(nn.Module):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Dec(Enc(x)), with `reconstructs`."""
+        return self.from_latent(self.to_latent(x))
+
+    def to_latent(self, x: torch.Tensor) -> torch.Tensor:
+        """With `reconstructs`: the code the decoder decodes, (N, D), so that
+        from_latent(to_latent(x)) is x's reconstruction; a line between two images' codes is
+        the papers' latent interpolation (`bench plot interpolations`)."""
+        raise NotImplementedError(f"{self.name} has no encoder")
+
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """With `reconstructs`: images decoded from codes shaped as `to_latent` gives them."""
         raise NotImplementedError(f"{self.name} has no decoder")
 
     def posterior_codes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

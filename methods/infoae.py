@@ -255,5 +255,8 @@ class InfoAE(Method):
     def embed(self, x):
         return self.encoder(x)
 
-    def reconstruct(self, x):
-        return self.decoder(self.encoder(x))
+    def to_latent(self, x):
+        return self.encoder(x)
+
+    def from_latent(self, z):
+        return self.decoder(z)

@@ -228,13 +228,13 @@ def _nested(row: pd.Series) -> dict:
 
 def _plot_command(stem: str, runs: dict[str, str]) -> tuple[str, str]:
     """(run id, command) for a figure `bench plot` draws:
-    `<run>_categorical|continuousN|fromreal|reconstructions`."""
+    `<run>_categorical|continuousN|fromreal|reconstructions|interpolations`."""
     for prefix, what in (("tsne-", "t-SNE layout"), ("kl-", "per-latent KL")):
         if stem.startswith(prefix):
             return stem[len(prefix):], f"— (stale: no completed record with this {what}; delete it)"
     run_id, _, kind = stem.rpartition("_")
-    if kind == "reconstructions":
-        plot = "reconstructions"
+    if kind in ("reconstructions", "interpolations"):
+        plot = kind
     elif kind == "fromreal":
         plot = "traversals --from-real"
     elif kind == "categorical" or (kind.startswith("continuous") and kind[len("continuous"):].isdigit()):
