@@ -114,6 +114,13 @@ class Method(nn.Module):
         return [p if p.betas is not None else replace(p, betas=self.betas) for p in self.phases()]
 
     @classmethod
+    def inert_settings(cls, config: dict) -> set[str]:
+        """The settings that change nothing this method computes given the others in
+        `config` (a record's method config), e.g. the unroll rule when nothing is unrolled:
+        a run is not labelled by them. Default: none."""
+        return set()
+
+    @classmethod
     def input_shape(cls, config, data) -> tuple[int, int, int]:
         """The image shape this method trains on, given its config and the dataset (which
         the runner crops to it): by default the data's."""

@@ -119,6 +119,12 @@ class VAEGAN(VariationalMethod):
         self.cuda_graphs = lookahead.graphable(config.k, config.unroll_rule)
         self._f_real: torch.Tensor | None = None  # f(x) of the step's Dis phase (real_features=before_d)
 
+    @classmethod
+    def inert_settings(cls, config):
+        if not config.get("k"):  # nothing is unrolled: every rule is the same step
+            return {"unroll_rule", "unroll_lr"}
+        return set() if config.get("unroll_rule") == "sgd" else {"unroll_lr"}
+
     @staticmethod
     def code_split(config) -> dict:
         """How the latent divides into the generator's codes: all continuous here."""

@@ -162,11 +162,14 @@ def changed_settings(record: dict) -> dict:
 def inert_settings(record: dict) -> set[str]:
     """Settings whose value changed nothing a run computed: `amp` off CUDA (bf16 autocast is
     CUDA's only), `validation_size` for a method without cluster probabilities (nothing is
-    held out for it)."""
+    held out for it), and what its method says (`Method.inert_settings`)."""
     inert = set() if device_kind(record) == "cuda" else {"amp"}
     method = record.get("method")
-    if method in METHODS.names() and not METHODS.get(method).soft_clusters:
-        inert.add("validation_size")
+    if method in METHODS.names():
+        cls = METHODS.get(method)
+        if not cls.soft_clusters:
+            inert.add("validation_size")
+        inert |= cls.inert_settings(((record.get("config") or {}).get("method")) or {})
     return inert
 
 
