@@ -34,6 +34,9 @@ differentiable unroll (`bench.methods.unroll`, step `unroll_lr` for sgd), gradie
 through the k steps, every step on this batch and these fakes.
 
 Departures from the paper or the author's code:
+- The look-ahead draws its fresh batches with replacement (the author iterates a second
+  loader) and restores every D weight (the author's `load` restores conv and BatchNorm
+  weights; its D has no linear layers, ours ends in two).
 - The KL is per image in the encoder's loss. The author's `train_vaegan.py` divides it by
   the batch while summing L_feat over the batch, so its beta = 250 weighs it as
   250 / 64 = 3.9 per image: our default beta = 4 (`beta`). (`train_vaegan_unrolled.py`
