@@ -44,7 +44,8 @@ VARIANTS = {
                          {"k": 0, "unroll_rule": "folded_q"}],
     "learned_prior_aae": [{"prior": "fixed"}, {"n_continuous": 2, "pixel_weight": 0.5}],
     "infoae": [{"d_on_recon": False, "class_e_through_decoder": False, "generator_vs_critic": True},
-               {"weighting": "gamma_recon", "recon_loss": "l1"}, {"recon_weight": 10.0}],
+               {"weighting": "gamma_recon", "recon_loss": "l1"}, {"recon_weight": 10.0},
+               {"recon_reduction": "mean"}, {"recon_reduction": "sum"}],  # "mean": the default before issue 23
     "infogan": [{"q_learn_std": True}, INFOGAN_BEFORE],
     "aae": [{"d_input_noise": 0.0}, {"optimizer": "sgd", "lr_decay_step": 6}],
     # before issue 23 (f(x) after D's update, the differentiable unroll): the old defaults'
