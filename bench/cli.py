@@ -202,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     udr.add_argument("--correlation", choices=("lasso", "spearman"), default="lasso",
                      help="lasso: UDR_L (dlib's default); spearman: UDR_S")
     plot = sub.add_parser("plot", help="figures from a recorded run's checkpoint")
-    plot.add_argument("kind", choices=["traversals", "reconstructions"],
-                      help="traversals: latent-code grids (generators); reconstructions: Dec(Enc(x)) (autoencoders)")
+    plot.add_argument("kind", choices=["traversals", "reconstructions", "interpolations"],
+                      help="traversals: latent-code grids (generators); reconstructions: Dec(Enc(x)) (autoencoders); "
+                           "interpolations: decoded points between two test images' codes (autoencoders)")
     plot.add_argument("--method", required=True)
     plot.add_argument("--run-id", default=None, help="default: the latest completed run of --method")
     plot.add_argument("--preset", default=None)
@@ -215,8 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="traversals that start from encoded real test images, one continuous code per row "
                            "(variational methods)")
     plot.add_argument("--data-root", default=None,
-                      help="for reconstructions, --from-real, and traversals of a record without the matching "
-                           "of its categories to digits: default $BENCH_DATA, else ./data")
+                      help="for reconstructions, interpolations, --from-real, and traversals of a record without "
+                           "the matching of its categories to digits: default $BENCH_DATA, else ./data")
     plot.add_argument("--out", type=Path, default=None, help="default: RESULTS_DIR/figures")
     return parser
 
@@ -395,7 +396,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from bench.report.figures import real_traversal_grid, reconstruction_grid, run_name, traversal_grids
+    from bench.report.figures import (interpolation_grid, real_traversal_grid, reconstruction_grid, run_name,
+                                      traversal_grids)
     from bench.runs.recorded import find_run, load_trained, test_matching
 
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
@@ -420,11 +422,17 @@ def cmd_plot(args) -> int:
         paths = traversal_grids(method, out, record["run_id"], heading, matching)
     else:
         if not method.reconstructs:
-            raise BenchError(f"{record['method']} has no decoder to reconstruct with")
+            what = "reconstruct with" if args.kind == "reconstructions" else "interpolate between codes with"
+            raise BenchError(f"{record['method']} has no encoder and decoder to {what}")
         source = record.get("dataset_source") or {}
         name = resolve_dataset("npz:" + source["path"]) if source.get("path") else record["dataset"]
         data = load_dataset(name, default_data_root(args.data_root)).cropped(method.image_shape)
-        paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"], heading)]
+        if args.kind == "reconstructions":
+            paths = [reconstruction_grid(method, to_float(data.test_x[:50]), out, record["run_id"], heading)]
+        else:
+            n = min(len(data.test_x), 1000)  # enough test images to find each pair
+            paths = [interpolation_grid(method, to_float(data.test_x[:n]), data.test_y[:n].cpu(), out,
+                                        record["run_id"], heading)]
     print("written: " + ", ".join(str(p) for p in paths))
     return 0
 

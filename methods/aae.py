@@ -50,9 +50,9 @@ Our readings where the paper is silent or where the suite differs (each with its
 
 Clustering of a real image: argmax of y. Evaluation with K > 10 uses the many-to-one
 mapping (each cluster takes its majority digit); the paper labels each cluster with the
-label of the one held-out image the encoder is most confident belongs to it, which the
-harness also reports (`accuracy_most_confident`: the image is the training split's, from
-`cluster_probabilities`). As a generator: codes are y ~ Cat(K) ("categorical"), z ~ N(0, I)
+label of the one validation image the encoder is most confident belongs to it, which the
+harness also reports (`accuracy_most_confident_validation`, from `cluster_probabilities`
+on `validation_size` training-split images the run never trains on; see `bench.config`). As a generator: codes are y ~ Cat(K) ("categorical"), z ~ N(0, I)
 ("noise"), no continuous codes; the decoder draws Dec(onehot(y), z).
 """
 
@@ -81,6 +81,7 @@ class AAE(Method):
     generates = True
     reconstructs = True
     soft_clusters = True
+    labels_by_held_out = True  # the AAE paper's labelling, from a validation set
     protocol_keys = ("n_categories",)
 
     @dataclass
@@ -182,9 +183,13 @@ class AAE(Method):
         _, y, z = self.encode(x)
         return torch.cat([y, z], dim=1)
 
-    def reconstruct(self, x):
+    def to_latent(self, x):
+        """[y, z]: the category probabilities and the style code, as the decoder takes them."""
         _, y, z = self.encode(x)
-        return self.decode(y, z)
+        return torch.cat([y, z.to(y.dtype)], dim=1)
+
+    def from_latent(self, z):
+        return self.decoder(z)
 
     # -- generator -----------------------------------------------------------------------
     def sample_codes(self, n, generator=None):

@@ -50,8 +50,11 @@ class AEKMeans(Method):
         codes = torch.cat([self.embed(to_float(train_x[i : i + n])) for i in range(0, len(train_x), n)])
         self.kmeans.fit(codes)
 
-    def reconstruct(self, x):
-        return self.autoencoder(x)
+    def to_latent(self, x):
+        return self.autoencoder.encoder(x)
+
+    def from_latent(self, z):
+        return self.autoencoder.decoder(z)
 
     def embed(self, x):
         return self.autoencoder.encoder(x)

@@ -8,13 +8,15 @@ speed work on the loop happens in one place.
 
 What a method can do is declared, not detected: `trains_by_gradient` (phases) or not
 (`fit`), `generates` (`sample_codes`, `generate`, `code_spec`), `reconstructs`
-(`reconstruct`), `variational` (`posterior_codes`, `latent_kl`, `latent_groups`),
+(`to_latent`, `from_latent`, hence `reconstruct`), `variational` (`posterior_codes`, `latent_kl`, `latent_groups`),
 `reads_optimizer_state` (`bind_optimizers`; such a method cannot train
 its seeds as one batched step). A method trained in stages gives its phases step ranges
 (`Phase.steps`) and, where a stage needs the whole training set, a `refresh` hook. The
 contract tests check each declaration against what
 the method does. `soft_clusters` (`cluster_probabilities`) lets the evaluator also label
-each cluster by its most confident image (the AAE paper's protocol).
+each cluster by its most confident image; a method whose paper labels clusters so on
+held-out images (`labels_by_held_out`: the AAE) gets `validation_size` training-split
+images held out of its training for it.
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ class Method(nn.Module):
     reconstructs: ClassVar[bool] = False
     reads_optimizer_state: ClassVar[bool] = False
     soft_clusters: ClassVar[bool] = False  # cluster_probabilities()
+    # its paper labels each cluster by its most confident held-out image (with soft_clusters)
+    labels_by_held_out: ClassVar[bool] = False
     # an encoder with a diagonal-Gaussian posterior under an N(0, I) prior: `posterior_codes`
     # (real images -> the generator's codes), `latent_kl`, `latent_groups`
     variational: ClassVar[bool] = False
@@ -130,6 +134,13 @@ class Method(nn.Module):
     def training_phases(self) -> list[Phase]:
         """`phases()` with every phase's Adam betas filled in."""
         return [p if p.betas is not None else replace(p, betas=self.betas) for p in self.phases()]
+
+    @classmethod
+    def inert_settings(cls, config: dict) -> set[str]:
+        """The settings that change nothing this method computes given the others in
+        `config` (a record's method config), e.g. the unroll rule when nothing is unrolled:
+        a run is not labelled by them. Default: none."""
+        return set()
 
     @classmethod
     def input_shape(cls, config, data) -> tuple[int, int, int]:
@@ -193,6 +204,16 @@ class Method(nn.Module):
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Dec(Enc(x)), with `reconstructs`."""
+        return self.from_latent(self.to_latent(x))
+
+    def to_latent(self, x: torch.Tensor) -> torch.Tensor:
+        """With `reconstructs`: the code the decoder decodes, (N, D), so that
+        from_latent(to_latent(x)) is x's reconstruction; a line between two images' codes is
+        the papers' latent interpolation (`bench plot interpolations`)."""
+        raise NotImplementedError(f"{self.name} has no encoder")
+
+    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """With `reconstructs`: images decoded from codes shaped as `to_latent` gives them."""
         raise NotImplementedError(f"{self.name} has no decoder")
 
     def posterior_codes(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -228,5 +228,8 @@ class DEC(Method):
     def embed(self, x):
         return self.autoencoder.encode(self.to_input(x))
 
-    def reconstruct(self, x):
-        return self.from_output(self.autoencoder(self.to_input(x)))
+    def to_latent(self, x):
+        return self.embed(x)
+
+    def from_latent(self, z):
+        return self.from_output(self.autoencoder.decode(z))

@@ -28,8 +28,9 @@ switches each (issue 14's audit; the old values reproduce this adapter's earlier
 Departures kept on purpose: a tanh output on [-1, 1] images instead of a sigmoid on [0, 1]
 (an affine change of units); the 60,000-image training split (the authors' TensorFlow
 loader holds 5,000 out for validation); the GAN loss on logits, not on probabilities + 1e-8.
-`q_learn_std` gives Q a learned std (the paper's exp-parameterised Gaussian); the
-authors' MNIST launcher fixes it at 1, as the default does.
+`q_learn_std` gives Q a learned std for the continuous codes (its variance softplus(.)^2
++ 1e-4, the suite's `InfoHead`); the authors' MNIST launcher fixes it at 1, as the default
+does.
 """
 
 from __future__ import annotations

@@ -91,8 +91,11 @@ class LatentGANAE(Method):
     def generate(self, codes):
         return self.autoencoder.decoder(self.generate_latent(codes))
 
-    def reconstruct(self, x):
-        return self.autoencoder(x)
+    def to_latent(self, x):
+        return self.autoencoder.encoder(x)
+
+    def from_latent(self, z):
+        return self.autoencoder.decoder(z)
 
     # -- losses ------------------------------------------------------------------------------
     def _info(self, features, codes):

@@ -163,8 +163,11 @@ class LearnedPriorAAE(Method):
     def generate(self, codes):
         return self.autoencoder.decoder(self.prior_code(codes))
 
-    def reconstruct(self, x):
-        return self.autoencoder(x)
+    def to_latent(self, x):
+        return self.autoencoder.encoder(x)
+
+    def from_latent(self, z):
+        return self.autoencoder.decoder(z)
 
     # -- D_I / Q -----------------------------------------------------------------------------
     def image_features(self, x) -> torch.Tensor:

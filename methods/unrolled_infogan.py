@@ -1,26 +1,31 @@
 """Unrolled InfoGAN (Khandait, "Unsupervised Disentangled Representation Learning", IIT
-Bombay project report), on the suite's InfoGAN, with two procedures (`unroll_rule`).
+Bombay project report), on the suite's InfoGAN, with three procedures (`unroll_rule`).
 
 **"lookahead" (default): the report's own code** (akhandait/disentangled-representation-
 learning, `unrolled_infogan/train_unrolled.py` with `models_mnist.py`). Each step:
   "D": D's trunk and head on its GAN loss only (no MI term), real and fake batches apart;
-  "G": a copy of D's weights is kept; D takes K real optimizer steps (the trainer's D
-       Adam, whose moments are not restored), each on a fresh real batch against the same
-       fakes G(z, c) drawn without gradient; G then steps on its non-saturating GAN loss
-       against that look-ahead D, first order (no gradient through D's K steps);
-  "Q": D's weights are restored (not its BatchNorm statistics or Adam moments, as the
-       code); a second Adam (lr `lr_q`) trains Q's head and G on the categorical CE plus
+  "G": D takes K real optimizer steps (the trainer's D Adam, whose moments are not
+       restored), each on a fresh real batch against the same fakes G(z, c) drawn without
+       gradient; G then steps on its non-saturating GAN loss against that look-ahead D,
+       first order (no gradient through D's K steps), and D's weights are put back (not
+       its BatchNorm statistics or Adam moments, as the code): `bench.methods.lookahead`;
+  "Q": a second Adam (lr `lr_q`) trains Q's head and G on the categorical CE plus
        `lambda_cont` x the Gaussian NLL of the continuous codes with a learned std
        (softplus + 1e-5, constant kept, summed over the codes), on the same z, c as G's step.
   The logged `q_disc` and `q_cont` are those two quantities, as the code logs them, so the
-  Q-loss table compares like with like. K = 0 is the code's procedure without look-ahead.
+  Q-loss table compares like with like. K = 0 is this procedure without look-ahead.
   Its defaults are the code's: z ~ N(0, 1), leaky slope 0.01, Xavier-normal conv and
   deconv weights (linear layers PyTorch's, BatchNorm scale N(1, 0.02)), BatchNorm on batch
   statistics everywhere, 28x28 MNIST, batch 64, lr D 2e-4, G 1e-3, Q 1e-3, betas (0.5,
   0.999), `paper` = 20 epochs of the 60,000 training images (18,750 steps).
-  Departures: a fresh real batch is drawn with replacement (the code iterates a second
-  shuffled loader); the report's K = 0 baseline came from the code's `train.py`, which folds
-  the Q loss into G's own step instead of a second Adam (not offered here).
+  Departure: a fresh real batch is drawn with replacement (the code iterates a second
+  shuffled loader).
+
+**"folded_q": the code's `train.py`, which produced the report's K = 0 row**: no look-ahead
+(K must be 0); "D" as above; "G" steps G on its GAN loss plus the same Q terms, and Q's own
+Adam (over Q's head only, lr `lr_q`) steps on that same backward pass. One Adam over G and
+Q's head with lr_g = lr_q computes exactly the two Adams' updates (Adam is elementwise), so
+`folded_q` asks for lr_q = lr_g (the code's 1e-3 both).
 
 **"adam" / "sgd": the differentiable unroll of the report's equations** (Metz et al.'s
 unrolled GAN). The generator minimises g_K = f(theta_G, theta_D^K(theta_G, theta_D)) -
@@ -45,10 +50,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from bench import rng
 from bench.config import NonNegativeFloat, NonNegativeInt, PositiveFloat
-from bench.datasets.base import to_float
-from bench.methods import unroll
+from bench.errors import BenchError
+from bench.methods import lookahead, unroll
 from bench.methods.base import Phase
 from bench.methods.gan import fp32, gan_bce
 from bench.methods.infogan import InfoGAN
@@ -72,9 +76,9 @@ class UnrolledInfoGAN(InfoGAN):
     @dataclass
     class Config(InfoGAN.Config):
         k: NonNegativeInt = 10  # look-ahead D steps (the report compares 0, 5, 7, 10; 10 is its best)
-        unroll_rule: Literal["lookahead", "adam", "sgd"] = "lookahead"
+        unroll_rule: Literal["lookahead", "folded_q", "adam", "sgd"] = "lookahead"
         unroll_lr: PositiveFloat = 2e-4  # eta of eq. 8, for unroll_rule=sgd
-        lr_q: PositiveFloat = 1e-3  # Q's own Adam (lookahead)
+        lr_q: PositiveFloat = 1e-3  # Q's own Adam (lookahead, folded_q)
         # the report's code, where it differs from InfoGAN's authors
         noise: Literal["uniform", "normal"] = "normal"
         init: Literal["authors", "pytorch", "xavier", "orthogonal"] = "xavier"
@@ -95,26 +99,37 @@ class UnrolledInfoGAN(InfoGAN):
                                          ("smoke", {"steps": 500, "eval_every": 250}))}}
 
     def __init__(self, config: Config, image_shape=(1, 32, 32)):
+        if config.unroll_rule == "folded_q" and config.k:
+            raise BenchError(f"unroll_rule=folded_q is the report's train.py, which has no look-ahead: use k=0, "
+                             f"not k={config.k}")
+        if config.unroll_rule == "folded_q" and config.lr_q != config.lr_g:
+            raise BenchError(f"unroll_rule=folded_q steps Q's head with G's Adam: lr_q ({config.lr_q:g}) must "
+                             f"equal lr_g ({config.lr_g:g})")
         super().__init__(config, image_shape)
         if config.init == "xavier":
             self.apply(report_init)
         elif config.init == "orthogonal":
             self.apply(orthogonal_init)
         # the look-ahead takes optimizer steps and fresh batches inside a loss: eager only
-        self.cuda_graphs = config.unroll_rule != "lookahead"
+        self.cuda_graphs = lookahead.graphable(config.k, config.unroll_rule)
+        self.lookahead = lookahead.LookAhead("D")
         self._d_optimizer: torch.optim.Optimizer | None = None
-        self._train_x: torch.Tensor | None = None
         self._codes: dict[str, torch.Tensor] | None = None  # z, c of the step's G phase, for its Q phase
-        self._d_weights: list[torch.Tensor] | None = None  # D before the look-ahead
 
     def bind_optimizers(self, optimizers):
         self._d_optimizer = optimizers["D"]
+        self.lookahead.bind_optimizers(optimizers)
 
     def bind_training_data(self, train_x):
-        self._train_x = train_x
+        self.lookahead.bind_training_data(train_x)
 
     def phases(self):
         cfg = self.config
+        if cfg.unroll_rule == "folded_q":
+            return [
+                Phase("D", [self.trunk, self.d_head], self.lookahead_d_loss, cfg.lr_d),
+                Phase("G", [self.generator, self.q_head], self.folded_g_loss, cfg.lr_g),
+            ]
         if cfg.unroll_rule != "lookahead":
             return super().phases()
         return [
@@ -133,35 +148,23 @@ class UnrolledInfoGAN(InfoGAN):
         gan = self._d_gan(x, fake)
         return {"loss": gan, "d_gan": gan}
 
-    def _fresh_real_batch(self, n: int) -> torch.Tensor:
-        if self._train_x is None:
-            raise RuntimeError("unroll_rule=lookahead needs the training images (bind_training_data)")
-        return to_float(self._train_x[rng.randint(len(self._train_x), (n,), device=self._train_x.device)])
-
     def lookahead_g_loss(self, x):
         codes = self._codes = self.sample_codes(len(x))
         if self.config.k:
-            if self._d_optimizer is None:
-                raise RuntimeError("unroll_rule=lookahead needs the trainer's D optimizer (bind_optimizers)")
-            self._d_weights = [p.detach().clone() for p in self._d_parameters()]
             with torch.no_grad():
                 fake = self.generate(codes)
-            for _ in range(self.config.k):
-                loss = self._d_gan(self._fresh_real_batch(len(x)), fake)
-                self._d_optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self._d_optimizer.step()
-        gan = self._g_gan(self.d_head(self.trunk(self.generate(codes))))
+            ahead = self.lookahead.advance(self._d_named(), self.config.k, lambda real: self._d_gan(real, fake), len(x))
+            logit = self._d_logit(ahead, {}, self.generate(codes))
+        else:
+            logit = self.d_head(self.trunk(self.generate(codes)))
+        gan = self._g_gan(logit)
         return {"loss": gan, "g_gan": gan}
 
-    def lookahead_q_loss(self, x):
-        if self._d_weights is not None:  # G has stepped against the look-ahead D: restore D
-            with torch.no_grad():
-                for p, saved in zip(self._d_parameters(), self._d_weights):
-                    p.copy_(saved)
-            self._d_weights = None
-        codes, cfg = self._codes, self.config
-        out = fp32(self.q_head(self.trunk(self.generate(codes))))
+    def report_q_terms(self, features: torch.Tensor, codes: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+        """(weighted Q loss, its logged terms) as the code computes and logs them: the
+        categorical CE and `lambda_cont` x the learned-std Gaussian NLL (`report_nll`)."""
+        cfg = self.config
+        out = fp32(self.q_head(features))
         k, c = cfg.n_categories, cfg.n_continuous
         q_disc = F.cross_entropy(out[:, :k], codes["categorical"])
         terms = {"q_disc": q_disc}
@@ -170,6 +173,10 @@ class UnrolledInfoGAN(InfoGAN):
             std = F.softplus(out[:, k + c:]) + 1e-5
             terms["q_cont"] = cfg.lambda_cont * report_nll(out[:, k:k + c], std, codes["continuous"])
             loss = loss + terms["q_cont"]
+        return loss, terms
+
+    def lookahead_q_loss(self, x):
+        loss, terms = self.report_q_terms(self.trunk(self.generate(self._codes)), self._codes)
         return {"loss": loss, **terms}
 
     def _g_gan(self, fake_logit: torch.Tensor) -> torch.Tensor:
@@ -178,8 +185,13 @@ class UnrolledInfoGAN(InfoGAN):
             return -gan_bce(fake_logit, False)  # mean log(1 - D(G(z)))
         return gan_bce(fake_logit, True)
 
-    def _d_parameters(self) -> list[nn.Parameter]:
-        return [*self.trunk.parameters(), *self.d_head.parameters()]
+    def folded_g_loss(self, x):
+        """The code's train.py: G's GAN loss and the Q terms in one backward pass, from one D pass."""
+        codes = self.sample_codes(len(x))
+        features = self.trunk(self.generate(codes))
+        gan = self._g_gan(self.d_head(features))
+        q, terms = self.report_q_terms(features, codes)
+        return {"loss": gan + q, "g_gan": gan, **terms}
 
     # -- the differentiable unroll of the report's equations ---------------------------------------
     def _d_named(self) -> dict[str, torch.nn.Parameter]:

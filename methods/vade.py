@@ -199,9 +199,11 @@ class VaDE(Method):
     def embed(self, x):
         return self.posterior(x)[0]
 
-    def reconstruct(self, x):
-        out = self.autoencoder.decode(self.posterior(x)[0])
-        return (2 * out - 1).reshape(-1, *self.image_shape)
+    def to_latent(self, x):
+        return self.posterior(x)[0]
+
+    def from_latent(self, z):
+        return (2 * self.autoencoder.decode(z) - 1).reshape(-1, *self.image_shape)
 
     def mixture_weights(self) -> torch.Tensor:
         """pi, normalised (the authors' free weights may not sum to 1)."""

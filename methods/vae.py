@@ -193,8 +193,16 @@ class VariationalMethod(Method):
             len(x), dtype=torch.long, device=x.device)
         return self._codes(post.mean, index)
 
-    def reconstruct(self, x):
-        return self.generate(self.posterior_codes(x))
+    def to_latent(self, x):
+        """The decoder's input for x: the posterior mean [and one-hot argmax q(c|x)]."""
+        codes = self.posterior_codes(x)
+        z = torch.cat([codes["noise"], codes["continuous"]], dim=1)
+        if not self.n_categories:
+            return z
+        return torch.cat([z, info_codes.one_hot(codes["categorical"], self.n_categories, z.dtype)], dim=1)
+
+    def from_latent(self, z):
+        return self.decoder(z)
 
     # -- what the measurements read ----------------------------------------------------------
     def latent_kl(self, x: torch.Tensor) -> torch.Tensor:

@@ -14,16 +14,29 @@ order, each a fresh forward pass:
   "Dec": BCE(D_k(Dec(z)), 1) + BCE(D_k(Dec(z_p)), 1) + lambda * L_feat  (Larsen: gamma L_llike - L_GAN)
   "Enc": beta * KL(q(z|x) || N(0, I)) + L_feat  (Larsen: L_prior + L_llike)
 
-D_k is D after `k` unrolled steps on its own loss (k = 0: D itself). Every term is a mean
-over the batch of per-image values (the author sums over the batch; the ratios are the
-same, except as noted below). Networks and posterior: `bench.methods.vae`.
+f(x), the target of L_feat, is taken in the "Dis" phase's pass of x, before D's update,
+as the author's `train_vaegan.py` does (`real_features="before_d"`); "after_d" reads it
+from the updated D, as the author's `train_vaegan_unrolled.py` and `train_betainfo.py` do
+(after restoring the look-ahead D) and as this adapter did before.
+
+D_k is D after `k` unrolled steps on its own loss (k = 0: D itself); L_feat, like Q in the
+hybrid, uses the current D. Every term is a mean over the batch of per-image values (the
+author sums over the batch; the ratios are the same, except as noted below). Networks and
+posterior: `bench.methods.vae`.
+
+Unrolling (`k`, `unroll_rule`): "lookahead" (default) is the author's own, shared with
+`unrolled_infogan` (`bench.methods.lookahead`): D takes k real optimizer steps (the
+trainer's Dis optimizer), each on a fresh real batch with fresh fakes (the reconstruction
+of that batch and a new prior sample, drawn without gradient), the decoder's GAN loss reads
+that D first order, and D's weights are put back; the author runs k = 5
+(`train_vaegan_unrolled.py`; k = 2 in the hybrid). "adam"/"sgd" are the suite's
+differentiable unroll (`bench.methods.unroll`, step `unroll_lr` for sgd), gradients
+through the k steps, every step on this batch and these fakes.
 
 Departures from the paper or the author's code:
-- Unrolling (`k`, `unroll_rule`, `unroll_lr`): the suite's differentiable unroll
-  (`bench.methods.unroll`, as `unrolled_infogan`), with gradients through the k steps
-  and every step on this batch and these fakes. The author's unroll is first-order: a copy
-  of D takes k real optimizer steps on fresh batches, the decoder's GAN loss reads that D,
-  then D is restored. As the author, L_feat uses the current (restored) D.
+- The look-ahead draws its fresh batches with replacement (the author iterates a second
+  loader) and restores every D weight (the author's `load` restores conv and BatchNorm
+  weights; its D has no linear layers, ours ends in two).
 - The KL is per image in the encoder's loss. The author's `train_vaegan.py` divides it by
   the batch while summing L_feat over the batch, so its beta = 250 weighs it as
   250 / 64 = 3.9 per image: our default beta = 4 (`beta`). (`train_vaegan_unrolled.py`
@@ -51,7 +64,7 @@ from torch import nn
 from torch.func import functional_call
 
 from bench.config import Beta, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
-from bench.methods import unroll
+from bench.methods import lookahead, unroll
 from bench.methods.base import Phase
 from bench.methods.gan import fp32, gan_bce
 from bench.methods.nets import build
@@ -72,7 +85,7 @@ D_PARTS = ("d_features", "d_rest", "d_head")  # the discriminator the unroll ste
 class VAEGAN(VariationalMethod):
     """VAE whose reconstruction error lives in a GAN discriminator's features."""
 
-    reads_optimizer_state = True  # unroll_rule=adam continues D's Adam
+    reads_optimizer_state = True  # the look-ahead steps D's optimizer; unroll_rule=adam continues its Adam
 
     @dataclass
     class Config:
@@ -81,8 +94,9 @@ class VAEGAN(VariationalMethod):
         lambda_feature: NonNegativeFloat = 1e-6  # the decoder's weight on L_feat
         feature_prior: bool = False  # the author's extra lambda ||f(Dec(z_p)) - f(x)||^2
         k: NonNegativeInt = 0  # unrolled D steps for the decoder's GAN loss (0: none)
-        unroll_rule: Literal["adam", "sgd"] = "adam"
+        unroll_rule: Literal["lookahead", "adam", "sgd"] = "lookahead"  # the author's first-order look-ahead
         unroll_lr: PositiveFloat = 1e-4  # for unroll_rule=sgd
+        real_features: Literal["before_d", "after_d"] = "before_d"  # f(x) from D before or after its update
         n_clusters: PositiveInt = 10
         lr_enc: PositiveFloat = 3e-4
         lr_dec: PositiveFloat = 3e-4
@@ -104,6 +118,15 @@ class VAEGAN(VariationalMethod):
         self.d_rest = build(rest, self.d_features.out_shape)
         self.d_head = nn.Linear(self.d_rest.out_shape[0], 1)
         self._d_optimizer: torch.optim.Optimizer | None = None
+        self.lookahead = lookahead.LookAhead("Dis")
+        self.cuda_graphs = lookahead.graphable(config.k, config.unroll_rule)
+        self._f_real: torch.Tensor | None = None  # f(x) of the step's Dis phase (real_features=before_d)
+
+    @classmethod
+    def inert_settings(cls, config):
+        if not config.get("k"):  # nothing is unrolled: every rule is the same step
+            return {"unroll_rule", "unroll_lr"}
+        return set() if config.get("unroll_rule") == "sgd" else {"unroll_lr"}
 
     @staticmethod
     def code_split(config) -> dict:
@@ -112,6 +135,10 @@ class VAEGAN(VariationalMethod):
 
     def bind_optimizers(self, optimizers):
         self._d_optimizer = optimizers["Dis"]
+        self.lookahead.bind_optimizers(optimizers)
+
+    def bind_training_data(self, train_x):
+        self.lookahead.bind_training_data(train_x)
 
     # -- the discriminator ----------------------------------------------------------------
     def trunk(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -130,25 +157,51 @@ class VAEGAN(VariationalMethod):
         """||f_fake - f_real||^2 summed per image, batch mean (f_real is a fixed target)."""
         return (fp32(f_fake) - fp32(f_real).detach()).square().flatten(1).sum(dim=1).mean()
 
+    def feature_target(self, x: torch.Tensor) -> torch.Tensor:
+        """f(x), L_feat's target: from the Dis phase's pass of this batch (before D's update)
+        with `real_features="before_d"`, else from the current D."""
+        if self.config.real_features == "before_d" and self._f_real is not None:
+            return self._f_real
+        with torch.no_grad():
+            return self.d_features(x)
+
+    def _d_loss(self, x: torch.Tensor, recon: torch.Tensor, prior: torch.Tensor) -> dict[str, torch.Tensor]:
+        f_real, t_real = self.trunk(x)
+        real = gan_bce(self.d_head(t_real), True)
+        fake = gan_bce(self.d_head(self.trunk(recon)[1]), False) + gan_bce(self.d_head(self.trunk(prior)[1]), False)
+        return {"loss": real + fake, "dis_real": real, "dis_fake": fake, "f_real": f_real}
+
     def dis_loss(self, x):
         with torch.no_grad():
             recon, prior = self.fakes(x)
-        real = gan_bce(self.d_head(self.trunk(x)[1]), True)
-        fake = gan_bce(self.d_head(self.trunk(recon)[1]), False) + gan_bce(self.d_head(self.trunk(prior)[1]), False)
-        return {"loss": real + fake, "dis_real": real, "dis_fake": fake}
+        out = self._d_loss(x, recon, prior)
+        self._f_real = out.pop("f_real").detach()
+        return out
+
+    def lookahead_d_loss(self, real: torch.Tensor) -> torch.Tensor:
+        """D's loss on a fresh real batch and fresh fakes (its reconstruction and a prior
+        sample), as the author's look-ahead steps take it."""
+        with torch.no_grad():
+            recon, prior = self.fakes(real)
+        return self._d_loss(real, recon, prior)["loss"]
 
     def dec_terms(self, x) -> tuple[dict, dict]:
         """The decoder's loss terms, and what later terms (the hybrid's Q) reuse."""
         cfg = self.config
+        ahead = None
+        if cfg.k and cfg.unroll_rule == "lookahead":  # D advanced and restored before anything reads it
+            ahead = self.lookahead.advance(self._d_named(), cfg.k, self.lookahead_d_loss, len(x))
         with torch.no_grad():  # the encoder is not trained here: its outputs are inputs
             post = self.posterior(x)
             z, c = self.sample_posterior(post)
-            f_real = self.d_features(x)
+            f_real = self.feature_target(x)
         z_p, c_p, index_p = self.prior_sample(len(x))
         recon, prior = self.decode(z, c), self.decode(z_p, c_p)
         (f_recon, t_recon), (f_prior, t_prior) = self.trunk(recon), self.trunk(prior)
         if cfg.k == 0:
             gan = gan_bce(self.d_head(t_recon), True) + gan_bce(self.d_head(t_prior), True)
+        elif ahead is not None:
+            gan = gan_bce(self._d_logit(ahead, {}, recon), True) + gan_bce(self._d_logit(ahead, {}, prior), True)
         else:
             gan = self.unrolled_gan_loss(x, recon, prior)
         feature = self.feature_error(f_recon, f_real)
@@ -167,8 +220,8 @@ class VAEGAN(VariationalMethod):
         post = self.posterior(x)
         z, c = self.sample_posterior(post)
         recon = self.decode(z, c)
-        with torch.no_grad():
-            f_real = self.d_features(x)
+        f_real = self.feature_target(x)
+        self._f_real = None  # the step is over: the next reads its own Dis phase's
         f_recon = self.d_features(recon)
         kl = self.kl_terms(post)
         feature = self.feature_error(f_recon, f_real)

@@ -12,8 +12,11 @@ On top of the VAE-GAN phases, with z ~ q(z|x), z_i its info latents, z_p ~ N(0, 
 NLL is the Gaussian negative log-likelihood under Q's mean and learned std (its constant
 dropped), summed over the info latents, batch mean; lambda_info = 0.1 (the author's).
 Q reads D's trunk and trains only its own head, as the author's (D's trunk learns from the
-GAN loss alone). With `k` > 0 the decoder's GAN loss sees D after k unrolled steps
-(default 2, the author's); Q, like the feature loss, uses the current D.
+GAN loss alone). With `k` > 0 the decoder's GAN loss sees D after k steps of the
+author's first-order look-ahead (default k = 2 and `unroll_rule=lookahead`, as
+`train_betainfo.py`; `bench.methods.lookahead`); Q, like the feature loss, uses the current
+(restored) D, and L_feat's target f(x) is read from it too (`real_features="after_d"`, as
+`train_betainfo.py` reads it after restoring D; VAE-GAN's default follows `train_vaegan.py`).
 
 The KL per latent is logged for the two groups, `kl_info` and `kl_incompressible` (per
 image and per latent, the author's `lossesKLLa` / `lossesKLNoi`, the report's Fig. 15).
@@ -40,6 +43,7 @@ author's hybrid settings: beta 1, lambda 1e-6, lr Enc/Dec 1e-3, Dis 2e-4):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -66,14 +70,14 @@ class VAEInfoGAN(VAEGAN):
         temperature: PositiveFloat = 0.67  # of the relaxed categorical sample (JointVAE's)
         beta: NonNegativeFloat = 1.0
         k: NonNegativeInt = 2
+        real_features: Literal["before_d", "after_d"] = "after_d"  # train_betainfo.py: from the restored D
         lr_enc: PositiveFloat = 1e-3
         lr_dec: PositiveFloat = 1e-3
         lr_dis: PositiveFloat = 2e-4
         unroll_lr: PositiveFloat = 2e-4
 
     # paper: VAE-GAN's (the author's 20 epochs at batch 64, on our 60,000 images). smoke: each
-    # unrolled step is a double backward through D (2-core CPU, batch 64, 32x32: 0.24 s/step
-    # at k=0, 0.47 at k=1, 0.71 at k=2), so 100 steps with a one-step unroll
+    # look-ahead step is one more D step on a fresh batch, so 100 steps with a one-step look-ahead
     presets = {**VAEGAN.presets, "smoke": {"steps": 100, "k": 1}}
 
     def __init__(self, config: Config, image_shape=(1, 32, 32)):

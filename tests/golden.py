@@ -43,14 +43,18 @@ INFOGAN_BEFORE = {"eval_bn": "running", "init": "pytorch", "leaky_slope": 0.2, "
                   "native_input": False, "noise": "uniform"}
 # settings that take a code path of their own, beyond each method's smoke-preset defaults
 VARIANTS = {
-    "unrolled_infogan": [{"k": 2}, {"k": 2, "unroll_rule": "adam"}, {"k": 2, "unroll_rule": "sgd"}, {"k": 0}],
+    "unrolled_infogan": [{"k": 2}, {"k": 2, "unroll_rule": "adam"}, {"k": 2, "unroll_rule": "sgd"}, {"k": 0},
+                         {"k": 0, "unroll_rule": "folded_q"}],
     "learned_prior_aae": [{"prior": "fixed"}, {"n_continuous": 2, "pixel_weight": 0.5}],
     "infoae": [{"d_on_recon": False, "class_e_through_decoder": False, "generator_vs_critic": True},
-               {"weighting": "gamma_recon", "recon_loss": "l1"}, {"recon_weight": 10.0}],
+               {"weighting": "gamma_recon", "recon_loss": "l1"}, {"recon_weight": 10.0},
+               {"recon_reduction": "mean"}, {"recon_reduction": "sum"}],  # "mean": the default before issue 23
     "infogan": [{"q_learn_std": True}, INFOGAN_BEFORE],
     "aae": [{"d_input_noise": 0.0}, {"optimizer": "sgd", "lr_decay_step": 6}],
-    "vae_gan": [{"k": 1}],
-    "vae_infogan": [{"k": 0, "n_categories": 3}],
+    # before issue 23 (f(x) after D's update, the differentiable unroll): the old defaults'
+    # trajectories, recorded before as "vae_gan", "vae_gan[k=1]" and "vae_infogan"
+    "vae_gan": [{"k": 1}, {"real_features": "after_d"}, {"k": 1, "unroll_rule": "adam", "real_features": "after_d"}],
+    "vae_infogan": [{"k": 0, "n_categories": 3}, {"k": 1, "unroll_rule": "adam"}],
     # dlib's beta-VAE (Bernoulli decoder, log-variance posterior); the capacity past its ramp
     "beta_vae": [{"reconstruction": "bernoulli", "posterior": "log_var"}],
     "annealed_vae": [{"iteration_threshold": 6}],

@@ -34,6 +34,10 @@ class ImageDataset:
     # `GroundTruthData` view that the disentanglement metrics sample (None: no factors)
     ground_truth: object | None = None
     root: Path | None = None  # the data root it was loaded from (measures keep their caches there)
+    # training-split images held out from training, to label clusters (`subset`); labels read
+    # by evaluation only
+    valid_x: torch.Tensor | None = None
+    valid_y: torch.Tensor | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -51,32 +55,44 @@ class ImageDataset:
         top, left = (h - shape[1]) // 2, (w - shape[2]) // 2
 
         def crop(x):
-            return x[:, :, top:top + shape[1], left:left + shape[2]].contiguous()
+            return None if x is None else x[:, :, top:top + shape[1], left:left + shape[2]].contiguous()
 
-        return replace(self, train_x=crop(self.train_x), test_x=crop(self.test_x))
+        return replace(self, train_x=crop(self.train_x), test_x=crop(self.test_x), valid_x=crop(self.valid_x))
 
     def to(self, device: torch.device | str) -> "ImageDataset":
-        return replace(
-            self,
-            train_x=self.train_x.to(device),
-            train_y=self.train_y.to(device),
-            test_x=self.test_x.to(device),
-            test_y=self.test_y.to(device),
-        )
+        def move(t):
+            return None if t is None else t.to(device)
 
-    def subset(self, train_size: int | None, test_size: int | None) -> "ImageDataset":
-        """A fixed random subset (the same for every run seed)."""
+        return replace(self, train_x=move(self.train_x), train_y=move(self.train_y), test_x=move(self.test_x),
+                       test_y=move(self.test_y), valid_x=move(self.valid_x), valid_y=move(self.valid_y))
 
-        def pick(x, y, n):
-            if n is None or n >= len(x):
+    def subset(self, train_size: int | None, test_size: int | None, validation_size: int = 0) -> "ImageDataset":
+        """A fixed random subset (the same for every run seed), and `validation_size` held-out
+        training-split images (at most a sixth of the split) in `valid_x`: the last ones of
+        the same fixed permutation, so that they are never among the training images, which
+        stay what they are without a validation set unless the run trains on the whole split
+        (then they give up the validation images)."""
+        n = len(self.train_x)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(SUBSET_SEED))
+
+        def pick(x, y, size, idx):
+            if size is None or size >= len(x):
                 return x, y
-            g = torch.Generator().manual_seed(SUBSET_SEED)
-            idx = torch.randperm(len(x), generator=g)[:n].to(x.device)
+            idx = idx[:size].to(x.device)
             return x[idx], y[idx]
 
-        train_x, train_y = pick(self.train_x, self.train_y, train_size)
-        test_x, test_y = pick(self.test_x, self.test_y, test_size)
-        return replace(self, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y)
+        held = min(validation_size, n // 6)
+        valid = {}
+        train_x, train_y = self.train_x, self.train_y
+        if held:
+            last = order[n - held:].to(self.train_x.device)
+            valid = {"valid_x": self.train_x[last], "valid_y": self.train_y[last]}
+            if train_size is None or train_size > n - held:
+                train_size = n - held
+        train_x, train_y = pick(train_x, train_y, train_size, order)
+        g = torch.Generator().manual_seed(SUBSET_SEED)
+        test_x, test_y = pick(self.test_x, self.test_y, test_size, torch.randperm(len(self.test_x), generator=g))
+        return replace(self, train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y, **valid)
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:

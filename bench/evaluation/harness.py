@@ -38,19 +38,24 @@ def predict_clusters(method, x_uint8: torch.Tensor, batch_size: int, what: str =
 
 def evaluate_clustering(method, data: ImageDataset, batch_size: int = 1000, step: int | None = None) -> dict[str, dict]:
     """Clustering scores on the training images (no labels were used to train) and the test
-    split. A method with cluster probabilities also gets `accuracy_most_confident`: each
-    cluster labelled by its most confident training image (labels are read for that one
-    image per cluster, as the AAE paper labels with held-out images). At a `step` during
-    training the progress bars vanish when done (the training bar goes on); the final
-    evaluation's stay."""
+    split. A method with cluster probabilities also gets each cluster labelled by its most
+    confident image (labels are read for that one image per cluster): the AAE paper's
+    protocol, `accuracy_most_confident_validation`, where the data holds images out of
+    training for it (`valid_x`; their count and the labels under `validation`), and
+    `accuracy_most_confident` from the training images. At a `step` during training the
+    progress bars vanish when done (the training bar goes on); the final evaluation's stay."""
     splits = {"train": (data.train_x, data.train_y), "test": (data.test_x, data.test_y)}
+    held_out = method.soft_clusters and data.valid_x is not None and len(data.valid_x) > 0
     at = f" at step {step}" if step is not None else ""
+    labels = {}
     if method.soft_clusters:
+        every = {**splits, **({"validation": (data.valid_x, data.valid_y)} if held_out else {})}
         probabilities = {split: apply_in_batches(method, method.cluster_probabilities, x, batch_size,
                                                  f"evaluate {split}{at}", leave=step is None)
-                         for split, (x, _) in splits.items()}
+                         for split, (x, _) in every.items()}
         predictions = {split: p.argmax(dim=1) for split, p in probabilities.items()}
-        labels = most_confident_labels(probabilities["train"].numpy(), data.train_y.cpu().numpy())
+        labels = {split: most_confident_labels(probabilities[split].numpy(), every[split][1].cpu().numpy())
+                  for split in every if split != "test"}
     else:
         predictions = {split: predict_clusters(method, x, batch_size, f"evaluate {split}{at}", leave=step is None)
                        for split, (x, _) in splits.items()}
@@ -58,8 +63,12 @@ def evaluate_clustering(method, data: ImageDataset, batch_size: int = 1000, step
     for split, (_, y) in splits.items():
         truth, pred = y.cpu().numpy(), predictions[split].numpy()
         out[split] = {**clustering_scores(truth, pred), "n": int(len(y))}
-        if method.soft_clusters:
-            out[split]["accuracy_most_confident"] = accuracy_with_labels(labels, truth, pred)
+        if "train" in labels:
+            out[split]["accuracy_most_confident"] = accuracy_with_labels(labels["train"], truth, pred)
+        if "validation" in labels:
+            out[split]["accuracy_most_confident_validation"] = accuracy_with_labels(labels["validation"], truth, pred)
+    if "validation" in labels:
+        out["validation"] = {"n": int(len(data.valid_x)), "cluster_labels": [int(v) for v in labels["validation"]]}
     return out
 
 

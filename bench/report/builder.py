@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,7 +22,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.report import clustering, disentanglement, generation, morphometrics, qloss
 from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
-from bench.report.curves import accuracy_curves
+from bench.report.curves import accuracy_curves, qloss_curves
 from bench.report.figures import latent_kl_figure, tsne_figure
 from bench.report.snapshots import mode_figures
 from bench.report.speed import speed_command, write_speed_tables
@@ -103,7 +103,7 @@ def correlation_table_for(records: pd.DataFrame, dataset: str) -> Table | None:
 
 
 def build_report(results_dir: Path) -> list[Path]:
-    """Write the tables, figures (t-SNE, per-latent KL, accuracy curves), README.md and
+    """Write the tables, figures (t-SNE, per-latent KL, accuracy and Q-loss curves), README.md and
     index.html under `results_dir`; return their paths."""
     from bench.report.html import write_html
 
@@ -134,7 +134,9 @@ def build_report(results_dir: Path) -> list[Path]:
     written += [path for path, _, _ in curves]
     modes = mode_figures(records, results_dir / FIGURES)
     written += [path for path, _, _ in modes]
-    contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, modes, set(written))
+    qloss_figures = qloss_curves(records, results_dir / FIGURES)
+    written += [path for path, _, _ in qloss_figures]
+    contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, modes, set(written), qloss_figures)
     readme = results_dir / "README.md"
     readme.write_text(_readme(contents))
     return written + [readme, write_html(contents)]
@@ -153,6 +155,7 @@ class Contents:
     curves: list[tuple[Path, str, str]]  # (figure, dataset, preset)
     modes: list[tuple[Path, str, str]]  # (figure, dataset, title): 2-D samples over training
     written: set[Path]
+    qloss: list[tuple[Path, str, str]] = field(default_factory=list)  # unrolled InfoGAN's Q losses, as `curves`
 
     @property
     def plotted(self) -> list[tuple[Path, str, str]]:
@@ -303,13 +306,13 @@ def _nested(row: pd.Series) -> dict:
 
 def _plot_command(stem: str, runs: dict[str, str]) -> tuple[str, str]:
     """(run id, command) for a figure `bench plot` draws:
-    `<run>_categorical|continuousN|fromreal|reconstructions`."""
+    `<run>_categorical|continuousN|fromreal|reconstructions|interpolations`."""
     for prefix, what in (("tsne-", "t-SNE layout"), ("kl-", "per-latent KL")):
         if stem.startswith(prefix):
             return stem[len(prefix):], f"— (stale: no completed record with this {what}; delete it)"
     run_id, _, kind = stem.rpartition("_")
-    if kind == "reconstructions":
-        plot = "reconstructions"
+    if kind in ("reconstructions", "interpolations"):
+        plot = kind
     elif kind == "fromreal":
         plot = "traversals --from-real"
     elif kind == "categorical" or (kind.startswith("continuous") and kind[len("continuous"):].isdigit()):
@@ -374,7 +377,7 @@ def _readme(c: Contents) -> str:
             [_link(results_dir, path, path.stem), _cell(device), _link(results_dir, source, source.name), _code(command)]
             for path, source, device, command, _ in c.speed])
 
-    if c.tsne or c.kl or c.curves or c.modes or c.plotted:
+    if c.tsne or c.kl or c.curves or c.modes or c.qloss or c.plotted:
         lines += ["## Figures", ""]
     if c.modes:
         lines += ["Generated 2-D samples over training, one row per unroll steps K (the unrolled-InfoGAN report's "
@@ -386,6 +389,12 @@ def _readme(c: Contents) -> str:
         lines += _table(["figure", "dataset", "preset", "command"], [
             [_link(results_dir, path, path.name), _cell(dataset), _cell(preset), _code(REPORT)]
             for path, dataset, preset in c.curves])
+    if c.qloss:
+        lines += ["Unrolled InfoGAN's Q losses over training per unroll steps K and procedure (the report's Fig. 12; "
+                  "the records' logged window means, mean over seeds):", ""]
+        lines += _table(["figure", "dataset", "preset", "command"], [
+            [_link(results_dir, path, path.name), _cell(dataset), _cell(preset), _code(REPORT)]
+            for path, dataset, preset in c.qloss])
     if c.tsne:
         lines += ["t-SNE of each completed run's embedding of test images (the record's `tsne` layout), "
                   "coloured by true class:", ""]

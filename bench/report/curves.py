@@ -1,6 +1,7 @@
-"""Test accuracy over training steps, one line per seed, one panel per method: what a
+"""Curves over training steps. Test accuracy, one line per seed, one panel per method: what a
 table's mean ± std hides (a seed that collapsed, one that never took off, one still
-climbing when the run stopped).
+climbing when the run stopped). And unrolled InfoGAN's Q losses per unroll steps K (the
+report's Fig. 12), from the logged window means.
 
 Points are the records' periodic `evaluations` and, for a completed run, its final
 score at its last step; runs that did not complete are drawn dashed. The accuracy is the
@@ -13,6 +14,7 @@ no curve to draw.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -94,5 +96,88 @@ def _figure(groups: dict[str, list[dict]], dataset: str, preset: str):
         ax.set_visible(False)
     fig.suptitle(wrap(f"Test accuracy over training: {dataset}, {preset} preset (one line per seed; dashed: did not "
                       "complete; dotted: chance and the collapse threshold, twice chance)", 4.2 * columns), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def qloss_groups(records: pd.DataFrame, dataset: str, preset: str) -> dict[str, dict[str, pd.DataFrame]]:
+    """'K=10, lookahead[, other settings]' -> {"q_cont"/"q_disc": steps x seeds} of the unrolled
+    InfoGAN runs of (dataset, preset) that logged them (their window means)."""
+    from bench.report.qloss import METHOD, default_procedure
+    from bench.runs.records import settings_of, variant_label
+
+    runs = records[(records["method"] == METHOD) & (records["dataset"] == dataset) & (records["preset"] == preset)]
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for _, run in runs.sort_values("seed").iterrows():
+        losses = run.get("losses")
+        if not isinstance(losses, list) or not losses or run["status"] == "failed":
+            continue
+        settings = settings_of(run.get("variant", ""))
+        other = variant_label({k: v for k, v in settings.items() if k not in ("k", "unroll_rule")})
+        name = f"K={int(run['config.method.k'])}, {settings.get('unroll_rule', default_procedure())}" + \
+            (f", {other}" if other else "")
+        for term in ("q_cont", "q_disc"):
+            points = pd.Series({row["step"]: row[term] for row in losses if term in row}, dtype=float)
+            if not points.empty:
+                out.setdefault(name, {}).setdefault(term, pd.DataFrame())[int(run["seed"])] = points
+    return {name: terms for name, terms in sorted(out.items(), key=lambda item: _k_order(item[0]))}
+
+
+def _k_order(name: str) -> tuple[int, str]:
+    return int(name.split(",")[0][2:]), name
+
+
+def qloss_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, str]]:
+    """`out_dir/qloss-<dataset>-<preset>.png` for each (dataset, preset) with unrolled InfoGAN
+    runs that logged Q losses; returns (path, dataset, preset)."""
+    if records.empty or "losses" not in records or "config.method.k" not in records:
+        return []
+    written = []
+    runs = records[records["method"] == "unrolled_infogan"]
+    for dataset, preset in runs[["dataset", "preset"]].drop_duplicates().sort_values(["dataset", "preset"]).itertuples(
+            index=False):
+        groups = qloss_groups(records, dataset, preset)
+        if groups:
+            path = save(_qloss_figure(groups, dataset, preset), Path(out_dir) / f"qloss-{dataset}-{preset}.png")
+            written.append((path, dataset, preset))
+    return written
+
+
+def _qloss_figure(groups: dict[str, dict[str, pd.DataFrame]], dataset: str, preset: str):
+    import seaborn as sns
+
+    fig = new_figure(11.0, 4.4 + 0.3 * sum(name.count(",") + 1 for name in groups))
+    axes = fig.subplots(1, 2, squeeze=False)[0]
+    colours = dict(zip(groups, sns.color_palette("tab10", max(len(groups), 1))))
+    labels = {"q_cont": "continuous codes (q_cont; lookahead, folded_q: 0.1 x learned-std NLL)",
+              "q_disc": "categorical code (q_disc: cross-entropy)"}
+    for ax, term in zip(axes, ("q_cont", "q_disc")):
+        drawn = False
+        for name, terms in groups.items():
+            table = terms.get(term)
+            if table is None or table.empty:
+                continue
+            table = table.sort_index()
+            mean = table.mean(axis=1)
+            seeds = f"{table.shape[1]} seed{'s' if table.shape[1] > 1 else ''}"
+            ax.plot(mean.index, mean.values, color=colours[name], linewidth=1.5,
+                    label=textwrap.fill(f"{name} ({seeds})", 60, subsequent_indent="  "))
+            if table.shape[1] > 1:
+                ax.fill_between(table.index, table.min(axis=1), table.max(axis=1), color=colours[name], alpha=0.2,
+                                linewidth=0)
+            drawn = True
+        values = pd.concat([t[term].stack() for t in groups.values() if term in t]) if drawn else pd.Series()
+        if drawn and (values > 0).all() and values.max() > 20 * values.min():  # decades apart: a log axis
+            ax.set_yscale("log")
+        ax.set_title(labels[term], fontsize=9)
+        ax.set_xlabel("training step", fontsize=8)
+        ax.set_ylabel("Q loss (mean of the log window)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if drawn:
+            ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    fig.suptitle(wrap(f"Unrolled InfoGAN: Q losses over training per unroll steps K and procedure (the report's "
+                      f"Fig. 12): {dataset}, {preset} preset; lines: mean over seeds, band: their range", 11.0),
+                 fontsize=10)
     fig.tight_layout()
     return fig

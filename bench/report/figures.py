@@ -102,6 +102,17 @@ def real_traversal_grid(method, images: torch.Tensor, out_dir: Path, stem: str, 
     return grid_png(grids.from_real(method, images, columns), heading or stem, out_dir, stem)
 
 
+def interpolation_grid(method, images: torch.Tensor, labels: torch.Tensor, out_dir: Path, stem: str,
+                       heading: str = "", steps: int = 8) -> Path:
+    """`<stem>_interpolations.png`: pairs of `images` (float in [-1, 1]) picked by their
+    `labels` (`bench.report.grids.interpolation_pairs`), interpolated in the latent space."""
+    pairs = grids.interpolation_pairs(labels)
+    first, second = zip(*pairs)
+    row_labels = [f"{int(labels[a])} → {int(labels[b])}" for a, b in pairs]
+    grid = grids.interpolations(method, images[list(first)], images[list(second)], row_labels, steps)
+    return grid_png(grid, heading or stem, out_dir, stem)
+
+
 GROUP_COLOURS = {"info": "tab:orange", "incompressible": "tab:blue"}
 
 

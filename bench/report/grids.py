@@ -11,7 +11,9 @@ them while a run trains (`bench.tracking`), so both show the same grids.
 - samples: codes drawn from the prior;
 - reconstructions (autoencoders): rows alternate real test images and Dec(Enc(x));
 - traversals from real images (variational methods; the unrolled-InfoGAN report's Fig.
-  14): row j starts from real test image j, encoded, and sweeps continuous code j.
+  14): row j starts from real test image j, encoded, and sweeps continuous code j;
+- interpolations (methods with an encoder; InfoAE's Fig. 2(c), (d)): a row per pair of
+  real test images a, b: a, then Dec((1 - t) Enc(a) + t Enc(b)) for t from 0 to 1, then b.
 
 Every draw comes from a generator seeded here, and the method's train/eval mode is put
 back afterwards, so drawing a grid in the middle of training changes nothing it trains.
@@ -170,6 +172,54 @@ def from_real(method, images: torch.Tensor, columns: int = 10) -> Grid:
                 xlabel="test image, then its code j swept", ylabel="continuous code j",
                 row_labels=[f"c{j + 1}" for j in range(spec.continuous)],
                 column_labels=["x"] + [f"{v:.2g}" for v in values.tolist()])
+
+
+@torch.no_grad()
+def interpolations(method, first: torch.Tensor, second: torch.Tensor, row_labels: list[str] | None = None,
+                   steps: int = 8) -> Grid:
+    """`first`, `second`: pairs of images (float in [-1, 1]). Row i: first[i], the decoded
+    points of the line from its code to second[i]'s at `steps` evenly spaced t in [0, 1]
+    (t = 0 and 1 are the two reconstructions), then second[i]."""
+    device = _device(method)
+    a, b = first.to(device), second.to(device)
+    t = torch.linspace(0, 1, steps, device=device)
+    with _eval_mode(method):
+        za, zb = method.to_latent(a), method.to_latent(b)
+        line = za[:, None] + t.to(za.dtype)[None, :, None] * (zb - za)[:, None]  # (pairs, steps, D)
+        decoded = method.from_latent(line.flatten(0, 1)).view(len(a), steps, *a.shape[1:]).to(a.dtype)
+    rows = torch.cat([a[:, None], decoded, b[:, None]], dim=1)
+    return Grid("interpolations", rows.flatten(0, 1).float().cpu(), steps + 2,
+                title="interpolations between encoded test images a and b: Dec((1 - t) Enc(a) + t Enc(b))",
+                xlabel="test image a, then t from 0 to 1, then test image b", ylabel="pair (digits a → b)",
+                row_labels=row_labels or [str(i + 1) for i in range(len(a))],
+                column_labels=["a"] + [f"{v:.2g}" for v in t.tolist()] + ["b"])
+
+
+def interpolation_pairs(labels: torch.Tensor, different: int = 3, same: int = 3) -> list[tuple[int, int]]:
+    """Index pairs of test images: the first `different` pairs of consecutive images of two
+    different classes (InfoAE's Fig. 2(c)), then `same` pairs of one class each, among
+    other images (its Fig. 2(d)); deterministic."""
+    labels = [int(v) for v in labels.tolist()]
+    pairs, used = [], set()
+    for i in range(len(labels) - 1):
+        if len(pairs) == different:
+            break
+        if labels[i] != labels[i + 1] and not {i, i + 1} & used:
+            pairs.append((i, i + 1))
+            used |= {i, i + 1}
+    seen: dict[int, int] = {}  # class -> its first unused image
+    paired: set[int] = set()  # classes with a same-class pair already (one pair per class)
+    for i, label in enumerate(labels):
+        if len(pairs) == different + same:
+            break
+        if i in used or label in paired:
+            continue
+        if label in seen:
+            pairs.append((seen[label], i))
+            paired.add(label)
+        else:
+            seen[label] = i
+    return pairs
 
 
 def of_method(method, test_images: torch.Tensor | None = None, matching: list | None = None) -> list[Grid]:

@@ -20,8 +20,8 @@ from bench.report.tables import NA, cited, numeric_column, text_view
 from bench.report.verdicts import RULE
 
 # a claimed column goes right after the measured one it is compared with
-BESIDE = {"claimed error %": "test error %", "claimed continuous": "Q loss continuous",
-          "claimed discrete": "Q loss discrete"}
+BESIDE = {"claimed error %": "test error %", "claimed continuous": "continuous, last batch",
+          "claimed discrete": "discrete, last batch"}
 # a verdict follows the claim it judges: "verdict X" after "claimed X", "verdict" after the first of these
 VERDICT_AFTER = ("claimed error %", "claim")
 ARXIV = re.compile(r"arXiv:(\d{4}\.\d{4,5})")
@@ -107,6 +107,7 @@ def page(contents) -> dict:
         "curves": [{"src": _href(root, p), "name": p.name, "dataset": d, "preset": s} for p, d, s in contents.curves],
         "modes": [{"src": _href(root, p), "name": p.name, "title": title} for p, _, title in contents.modes],
         "rule": RULE,
+        "qloss": [{"src": _href(root, p), "name": p.name, "dataset": d, "preset": s} for p, d, s in contents.qloss],
         "tsne": [{"src": _href(root, p), "name": p.name, "run_id": r["run_id"]} for p, r in contents.tsne],
         "plotted": sorted(runs.items()),
         "records": contents.run_commands(),

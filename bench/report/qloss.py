@@ -1,66 +1,84 @@
 """The unrolled-InfoGAN report's table: final Q loss (continuous, discrete) per unroll steps K.
 
-"Final" is the mean over the last log window (`log_every` steps) of the Q terms the run
-logs. With the report's own procedure (`unroll_rule="lookahead"`, the default) they are the
-quantities its code logs: `q_disc` the cross-entropy of the categorical code, `q_cont` 0.1 x
-the Gaussian NLL of the continuous codes with a learned std, constant kept (the code logs
-single minibatches, so its last value is noisier than a window mean). Only those rows get the
-report's values beside them; the differentiable unroll's rows (`unroll_rule` adam or sgd) log
-InfoGAN's terms (unit-std NLL), another scale.
+Two statistics of the Q terms a run logs, side by side: the report's, each run's value at
+its last training step (one minibatch: the code keeps every minibatch's loss and its
+`plot.py` prints the last; the record's `losses_last`), and ours, the mean over the last
+log window (`log_every` steps), which a single noisy minibatch does not swing. Rows group
+runs by K and by procedure (`unroll_rule`): the report's values stand only beside `paper`
+runs of the procedure that produced them and nothing else changed: K = 0 came from the
+code's `train.py` (`folded_q`), K = 5, 7, 10 from its look-ahead (`lookahead`). Both log
+what the code logs: `q_disc` the categorical cross-entropy, `q_cont` 0.1 x the Gaussian NLL
+with a learned std, constant kept; the differentiable unroll's rows (adam, sgd) log
+InfoGAN's terms (unit-std NLL), another scale. Each claim gets a verdict
+(`bench.report.verdicts`) judged on the report's own statistic, the last batch.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from bench.registry import METHODS
 from bench.report.claims import QLOSS_CLAIMS, UNROLLED
 from bench.report.tables import Claim, Latex, not_completed, stat
 from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Verdict, judge
 from bench.runs.records import settings_of, variant_label
 
 METHOD = "unrolled_infogan"
-COLUMNS = ["K", "preset", "device", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
-           "not completed", "claimed continuous", "claimed discrete", "verdict continuous", "verdict discrete"]
-LATEX = Latex(columns=("K", "preset", "other settings", "Q loss continuous", "Q loss discrete", "seeds",
-                       "claimed continuous", "claimed discrete", "verdict continuous", "verdict discrete"),
-              headers=(("Q loss continuous", "continuous"), ("Q loss discrete", "discrete")))
+LAST, MEAN = "last batch", "window mean"  # the report's statistic, ours
+COLUMNS = ["K", "procedure", "preset", "device", "other settings", f"continuous, {LAST}", f"discrete, {LAST}",
+           f"continuous, {MEAN}", f"discrete, {MEAN}", "seeds", "not completed", "claimed continuous",
+           "claimed discrete", "verdict continuous", "verdict discrete"]
+PARTS = {"continuous": "q_cont", "discrete": "q_disc"}
+LATEX = Latex(columns=("K", "procedure", "preset", f"continuous, {LAST}", f"discrete, {LAST}", f"continuous, {MEAN}",
+                       f"discrete, {MEAN}", "seeds", "claimed continuous", "claimed discrete", "verdict continuous",
+                       "verdict discrete"),
+              headers=((f"continuous, {LAST}", "cont. (last)"), (f"discrete, {LAST}", "disc. (last)"),
+                       (f"continuous, {MEAN}", "cont. (mean)"), (f"discrete, {MEAN}", "disc. (mean)")))
+
+
+def default_procedure() -> str:
+    return METHODS.get(METHOD).Config.unroll_rule if METHOD in METHODS.names() else "lookahead"
 
 
 def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
-    """One row per (K, preset, device kind, other --set changes) of unrolled_infogan runs,
-    mean ± std over completed seeds; the paper's value beside `paper` rows that changed
-    nothing but K, and "not run" rows for the paper's K values with no such run."""
+    """One row per (K, procedure, preset, device kind, other --set changes) of unrolled_infogan
+    runs, each statistic's mean ± std over completed seeds; the paper's values beside `paper`
+    rows of the claim's procedure that changed nothing else, and "not run" rows for the
+    claims no such run matches."""
     runs, claims = records, QLOSS_CLAIMS[QLOSS_CLAIMS["dataset"] == dataset]
     if not runs.empty:
         runs = runs[(runs["method"] == METHOD) & (runs["dataset"] == dataset)].copy()
     rows = []
     if not runs.empty:
         runs["K"] = runs["config.method.k"].astype(int)
+        runs["procedure"] = runs["variant"].apply(lambda v: settings_of(v).get("unroll_rule", default_procedure()))
         runs["other settings"] = runs["variant"].apply(_other_settings)
-        for (k, preset, other, device), group in runs.groupby(["K", "preset", "other settings", "device_kind"],
-                                                              sort=True):
-            rows.append(_row(k, preset, other, group, claims) | {"device": device})
-    matched = {row["K"] for row in rows if row["other settings"] == "" and row["preset"] == "paper"}
-    for _, claim in claims[~claims["K"].isin(matched)].iterrows():
-        presets = sorted({row["preset"] for row in rows if row["K"] == claim["K"] and row["other settings"] == ""})
+        keys = ["K", "procedure", "preset", "other settings", "device_kind"]
+        for (k, procedure, preset, other, device), group in runs.groupby(keys, sort=True):
+            rows.append(_row(k, procedure, preset, other, group, claims) | {"device": device})
+    matched = {(row["K"], row["procedure"]) for row in rows if row.get("claimed continuous") is not None}
+    for _, claim in claims.iterrows():
+        k, procedure = int(claim["K"]), claim["procedure"]
+        if (k, procedure) in matched:
+            continue
+        presets = sorted({row["preset"] for row in rows
+                          if (row["K"], row["procedure"], row["other settings"]) == (k, procedure, "")})
         why = f"only {', '.join(presets)} runs, not the claim's protocol" if presets else NO_RUN
-        rows.append({"K": int(claim["K"]), "preset": None, "device": None, "other settings": "",
-                     "Q loss continuous": "not run", "Q loss discrete": "not run", "seeds": 0, "not completed": "",
-                     "claimed continuous": Claim(float(claim["continuous"])),
+        rows.append({"K": k, "procedure": procedure, "preset": None, "device": None,
+                     "other settings": "", f"continuous, {LAST}": "not run", f"discrete, {LAST}": "not run",
+                     f"continuous, {MEAN}": "not run", f"discrete, {MEAN}": "not run", "seeds": 0,
+                     "not completed": "", "claimed continuous": Claim(float(claim["continuous"])),
                      "claimed discrete": Claim(float(claim["discrete"])),
-                     **{f"verdict {part}": Verdict(INCONCLUSIVE, why, claim=_claim_text(dataset, int(claim["K"]), part),
+                     **{f"verdict {part}": Verdict(INCONCLUSIVE, why, claim=_claim_text(dataset, k, procedure, part),
                                                    source=UNROLLED) for part in PARTS}})
     table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
-    table = table.sort_values(["K", "preset"], kind="stable", key=_sortable).reset_index(drop=True)
+    table = table.sort_values(["K", "procedure", "preset"], kind="stable", key=_sortable).reset_index(drop=True)
     return table if len(claims) else table.drop(columns=["claimed continuous", "claimed discrete",
                                                          "verdict continuous", "verdict discrete"])
 
 
-PARTS = {"continuous": "q_cont", "discrete": "q_disc"}
-
-
-def _claim_text(dataset: str, k: int, part: str) -> str:
-    return f"unrolled_infogan, {dataset}, K={k}: final Q loss, {part}"
+def _claim_text(dataset: str, k: int, procedure: str, part: str) -> str:
+    return f"unrolled_infogan ({procedure}), {dataset}, K={k}: final Q loss, {part} (last batch)"
 
 
 def _sortable(column: pd.Series) -> pd.Series:
@@ -68,28 +86,35 @@ def _sortable(column: pd.Series) -> pd.Series:
 
 
 def _other_settings(variant: str) -> str:
-    """What the run changed besides K, e.g. 'unroll_rule="sgd"'."""
-    return variant_label({k: v for k, v in settings_of(variant).items() if k != "k"})
+    """What the run changed besides K and the procedure, e.g. 'lambda_cont=1.0'."""
+    return variant_label({k: v for k, v in settings_of(variant).items() if k not in ("k", "unroll_rule")})
 
 
-def _final(losses, name: str) -> float:
+def final(losses, name: str) -> float:
+    """The last logged value of `name` (a window mean in `losses`, a minibatch's in `losses_last`)."""
     windows = [w for w in (losses if isinstance(losses, list) else []) if name in w]
     return windows[-1][name] if windows else float("nan")
 
 
-def _row(k: int, preset: str, other: str, group: pd.DataFrame, claims: pd.DataFrame) -> dict:
+def _statistic(done: pd.DataFrame, column: str, name: str):
+    history = done[column] if column in done else pd.Series([None] * len(done), index=done.index, dtype=object)
+    return stat(history.apply(final, name=name), 4, better="lower")
+
+
+def _row(k: int, procedure: str, preset: str, other: str, group: pd.DataFrame, claims: pd.DataFrame) -> dict:
     done = group[group["status"] == "completed"]
-    # the report's values belong beside its own procedure at its own length only
-    claim = claims[claims["K"] == k] if not other and preset == "paper" else claims.iloc[0:0]
-    row = {"K": k, "preset": preset, "other settings": other, "seeds": len(done), "not completed": not_completed(group)}
+    # the report's values belong beside the procedure that produced them, at its own length only
+    claim = claims[(claims["K"] == k) & (claims["procedure"] == procedure)] if not other and preset == "paper" \
+        else claims.iloc[0:0]
+    row = {"K": k, "procedure": procedure, "preset": preset, "other settings": other, "seeds": len(done),
+           "not completed": not_completed(group)}
     for part, loss in PARTS.items():
-        losses = done["losses"] if "losses" in done else pd.Series([None] * len(done), index=done.index, dtype=object)
-        values = stat(losses.apply(_final, name=loss), 4, better="lower")
-        row[f"Q loss {part}"] = values
-        if len(claim):
+        last = row[f"{part}, {LAST}"] = _statistic(done, "losses_last", loss)
+        row[f"{part}, {MEAN}"] = _statistic(done, "losses", loss)
+        if len(claim):  # judged on the report's own statistic, the last batch
             claimed = float(claim[part].iloc[0])
-            context = dict(claim=_claim_text(group["dataset"].iloc[0], k, part), source=UNROLLED, ours=str(values),
-                           digits=4, runs=f"{preset}, {group['device_kind'].iloc[0]}")
             row[f"claimed {part}"] = Claim(claimed)
-            row[f"verdict {part}"] = judge(values.values, claimed, "lower", **context)
+            row[f"verdict {part}"] = judge(last.values, claimed, "lower", claim=_claim_text(
+                group["dataset"].iloc[0], k, procedure, part), source=UNROLLED, ours=str(last), digits=4,
+                runs=f"{preset}, {group['device_kind'].iloc[0]}")
     return row

@@ -35,8 +35,8 @@ DEVICE_KINDS = ("cpu", "cuda", "mps")
 RECORD_NAME = re.compile(r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+-s\d+(-[0-9a-f]{8})?(-(cuda|mps))?")
 REQUIRED = {"run_id": str, "method": str, "dataset": str, "seed": int, "preset": str, "status": str,
             "overrides": dict}
-OPTIONAL = {"config": dict, "losses": list, "evaluations": list, "n_clusters": int, "n_classes": int,
-            "metrics": dict, "message": str, "steps": int, "wall_time_s": numbers.Real}
+OPTIONAL = {"config": dict, "losses": list, "losses_last": list, "evaluations": list, "n_clusters": int,
+            "n_classes": int, "metrics": dict, "message": str, "steps": int, "wall_time_s": numbers.Real}
 TEST_SCORES = ("accuracy", "accuracy_many_to_one", "nmi", "ari")
 
 
@@ -154,8 +154,23 @@ def changed_settings(record: dict) -> dict:
     train_now, method_now = resolve(METHODS.get(method), preset, {}, record.get("dataset"))
     now = {**dataclasses.asdict(train_now), **dataclasses.asdict(method_now)}
     used = {**(config.get("train") or {}), **(config.get("method") or {})}
+    inert = inert_settings(record)
     return {k: v for k, v in sorted(used.items())
-            if k in now and k not in BOOKKEEPING_KEYS and not _same(v, now[k])}
+            if k in now and k not in BOOKKEEPING_KEYS and k not in inert and not _same(v, now[k])}
+
+
+def inert_settings(record: dict) -> set[str]:
+    """Settings whose value changed nothing a run computed: `amp` off CUDA (bf16 autocast is
+    CUDA's only), `validation_size` for a method that labels no clusters by held-out images
+    (nothing is held out for it), and what its method says (`Method.inert_settings`)."""
+    inert = set() if device_kind(record) == "cuda" else {"amp"}
+    method = record.get("method")
+    if method in METHODS.names():
+        cls = METHODS.get(method)
+        if not cls.labels_by_held_out:
+            inert.add("validation_size")
+        inert |= cls.inert_settings(((record.get("config") or {}).get("method")) or {})
+    return inert
 
 
 def _same(a, b) -> bool:

@@ -60,7 +60,8 @@ def _new_record(job: Job, device: torch.device) -> dict:
 
 
 def _record_outcome(record: dict, job: Job, run: RunState, run_data: ImageDataset, device: torch.device) -> None:
-    record.update(status=run.status, steps=run.steps, losses=run.losses, evaluations=run.evaluations,
+    record.update(status=run.status, steps=run.steps, losses=run.losses, losses_last=run.losses_last,
+                  evaluations=run.evaluations,
                   message=run.message, resumed_from_step=run.resumed_from, step_mode=run.step_mode)
     if run.seed_batch:
         record["seed_batch"] = run.seed_batch
@@ -137,7 +138,10 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
     first, runs, tracked = group[0], None, [RunTracker() for _ in group]
     start = time.perf_counter()
     try:
-        run_data = data.subset(first.train.train_size, first.train.test_size).to(device)
+        # held-out images label the clusters of a method whose paper labels them so (the AAE)
+        # only: no other method's training images change
+        held = first.train.validation_size if METHODS.get(first.method).labels_by_held_out else 0
+        run_data = data.subset(first.train.train_size, first.train.test_size, held).to(device)
         run_data = run_data.cropped(METHODS.get(first.method).input_shape(first.method_config, run_data))
         runs = []
         for job in group:  # each seed built exactly as its lone run builds it

@@ -138,6 +138,7 @@ def run_state(run, step: int, optimizers: list[dict], log_window: dict | None, e
         "optimizers": optimizers,
         "rng": rng_state() if run.rng is None else run.rng.sync(),
         "losses": run.losses,
+        "losses_last": run.losses_last,
         "evaluations": run.evaluations,
         "log_window": log_window,
         "elapsed_s": elapsed_s,
@@ -152,6 +153,7 @@ def restore(run, state: dict) -> list[dict]:
     else:
         run.rng.load(state["rng"])
     run.losses, run.evaluations = state["losses"], state["evaluations"]
+    run.losses_last = state.get("losses_last", [])  # checkpoints before issue 23 did not keep it
     run.resumed_from, run.prior_seconds = state["step"], state["elapsed_s"]
     run.log_window = state["log_window"]
     return state["optimizers"]

@@ -56,7 +56,7 @@ class SeedBatchStep(Step):
     """S seeds of one method: stacked weights, each phase's loss under vmap."""
 
     def __init__(self, methods: list[Method], rngs: list[rng.SeedRNG], device: torch.device,
-                 amp: bool = True, cuda_graphs: bool = True):
+                 amp: bool = False, cuda_graphs: bool = True):
         template = methods[0]
         if not batchable(type(template)):
             raise ValueError(f"{template.name} cannot train seeds as one batched step")
@@ -142,7 +142,7 @@ class SeedBatchStep(Step):
             opt.load_state_dict({"state": stacked, "param_groups": first["param_groups"]})
 
 
-def make_step(methods: list[Method], rngs: list[rng.SeedRNG | None], device: torch.device, amp: bool = True,
+def make_step(methods: list[Method], rngs: list[rng.SeedRNG | None], device: torch.device, amp: bool = False,
               cuda_graphs: bool = True) -> Step:
     """The step that trains these seeds: one alone (in place), several as one vmapped step."""
     if len(methods) == 1:

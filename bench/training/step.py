@@ -1,14 +1,15 @@
 """One training step of S >= 1 seeds of a method — every phase in order — shared by the
 trainer and `bench speed`, so the loop that is timed is the loop that trains.
 
-A phase runs its loss under bf16 autocast (CUDA only), zero_grad, backward and its
-Adam step; every loss term is added to one device tensor (a row per seed), read back only
-when the trainer logs. On CUDA the whole step (all phases, optimizer updates, the loss
-sums) is captured once as a CUDA graph and replayed: the networks here are so small that
-eager PyTorch spends most of a step launching kernels from Python. Replays compute the
-same function as the eager step; random draws inside the step come from the same
-generators. A step that cannot be captured (a host sync inside a loss, a method that opts
-out with `cuda_graphs = False`) runs eagerly, and `mode` says which one ran.
+A phase runs its loss (under bf16 autocast with `amp`, CUDA only), zero_grad, backward
+and its Adam step; every loss term is added to one device tensor (a row per seed) and its
+last value kept in another, both read back only when the trainer logs. On CUDA the whole
+step (all phases, optimizer updates, the loss sums) is captured once as a CUDA graph and
+replayed: the networks here are so small that eager PyTorch spends most of a step
+launching kernels from Python. Replays compute the same function as the eager step;
+random draws inside the step come from the same generators. A step that cannot be
+captured (a host sync inside a loss, a method that opts out with `cuda_graphs = False`)
+runs eagerly, and `mode` says which one ran.
 
 A phase may run only in a range of steps (`Phase.steps`: an autoencoder's pretraining, then
 clustering): a step runs the phases active at it, each set of active phases is its own
@@ -74,10 +75,12 @@ def scheduled_momentum(phase, step: int) -> float:
 
 
 class _Window:
-    """The device-side running sums of the loss terms of one set of active phases."""
+    """The device-side running sums of the loss terms of one set of active phases, and their
+    values at its last step."""
 
     def __init__(self, keys: list[str], sums: torch.Tensor, count: int = 0, counts: list[int] | None = None):
         self.keys, self.sums, self.count = keys, sums, count
+        self.last = torch.zeros_like(sums)  # each term's value at the set's last step
         self.counts = counts  # per key, for a window restored from a checkpoint that spans sets
 
     def per_key(self) -> list[int]:
@@ -90,7 +93,7 @@ class Step:
     (`_input`), how a phase's loss is computed (`_loss`) and how each seed's weights and
     optimizer states are read and written."""
 
-    def __init__(self, methods: list, device: torch.device, amp: bool = True, cuda_graphs: bool = True):
+    def __init__(self, methods: list, device: torch.device, amp: bool = False, cuda_graphs: bool = True):
         self.methods, self.device = methods, device
         self.use_graph = (cuda_graphs and all(m.cuda_graphs for m in methods) and device.type == "cuda"
                           and os.environ.get("BENCH_CUDA_GRAPHS", "1") != "0")  # an escape hatch
@@ -101,6 +104,7 @@ class Step:
         self.windows: dict[tuple[bool, ...], _Window] = {}
         self.count = 0  # steps since the last read
         self.active: tuple[bool, ...] | None = None  # the phases that run, set by at_step
+        self.last_active: tuple[bool, ...] | None = None  # the set of the last step run
         self.mode = "eager"
         self.graph_error = ""
         self._eager_steps: dict[tuple[bool, ...], int] = {}
@@ -187,6 +191,7 @@ class Step:
             keys = [name for name, _ in terms]
             window = self.windows[active] = self._new_window(keys, values)
         window.sums.add_(values)
+        window.last.copy_(values)
 
     def _repeated(self, phase, opt, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """A phase's `repeat` updates, each on its slice of the batch; the mean of its terms."""
@@ -226,6 +231,7 @@ class Step:
         else:
             self._eager(x, active)
         self.windows[active].count += 1
+        self.last_active = active
         self.count += 1
 
     def _eager(self, x: torch.Tensor, active: tuple[bool, ...]) -> None:
@@ -298,6 +304,14 @@ class Step:
         self.count = 0
         return [{k: total / n for k, total, n in zip(keys, row, counts)} for row in rows]
 
+    def read_window(self) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """Per seed: (the mean of each loss term since the last read, each term's value at the
+        last step: a single minibatch's, as a paper's code that logs every step would log it)."""
+        window = self.windows.get(self.last_active)
+        last = window.last.tolist() if self.count and window is not None else [[] for _ in self.methods]
+        keys = window.keys if window is not None else []
+        return [(means, dict(zip(keys, row))) for means, row in zip(self.read_means(), last)]
+
     def log_window(self, s: int) -> dict | None:
         """Seed s's loss sums since the last read, for a checkpoint (None before any step):
         keys, sums and the steps they cover; `counts` per key when they differ (a window
@@ -340,7 +354,7 @@ class Step:
 class TrainStep(Step):
     """One seed: its method's phases train its own weights in place."""
 
-    def __init__(self, method, device: torch.device, amp: bool = True, cuda_graphs: bool = True):
+    def __init__(self, method, device: torch.device, amp: bool = False, cuda_graphs: bool = True):
         super().__init__([method], device, amp, cuda_graphs)
         self.phases = method.training_phases()
         self.use_graph = self.use_graph and self.graphable()

@@ -46,6 +46,7 @@ class RunState:
     message: str = ""
     steps: int = 0
     losses: list[dict] = field(default_factory=list)  # [{"step": s, name: window mean}]
+    losses_last: list[dict] = field(default_factory=list)  # [{"step": s, name: the window's last step's value}]
     evaluations: list[dict] = field(default_factory=list)  # [{"step": s, "train"/"test": scores}]
     resumed_from: int | None = None  # the checkpoint's step, when resumed
     prior_seconds: float = 0.0  # wall time spent before the resumed segment
@@ -133,11 +134,11 @@ class Trainer:
 
                 if step % cfg.log_every == 0 or step == cfg.steps:
                     window = train_step.count
-                    means = train_step.read_means()  # the only host sync
-                    for run, own in zip(runs, means):
+                    logged = train_step.read_window()  # the only host sync
+                    for run, (own, last) in zip(runs, logged):
                         if run.active:
-                            self._log(run, own, step, window)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in means[0].items()}, refresh=False)
+                            self._log(run, own, last, step, window)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in logged[0][0].items()}, refresh=False)
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
                     evaluate(step)
                 if stop:
@@ -224,8 +225,9 @@ class Trainer:
                     checkpoint.save(state, file)
 
     @staticmethod
-    def _log(run: RunState, means: dict[str, float], step: int, window: int) -> None:
+    def _log(run: RunState, means: dict[str, float], last: dict[str, float], step: int, window: int) -> None:
         run.losses.append({"step": step, **means})
+        run.losses_last.append({"step": step, **last})
         run.steps = step
         run.tracker.losses(step, means)
         bad = [k for k, v in means.items() if not math.isfinite(v)]

@@ -77,6 +77,38 @@ def test_traversals_from_real_images_start_each_row_from_an_encoded_test_image(t
         assert torch.equal(grid.images[j * 10], to_float(real[j]).float())
 
 
+def test_interpolations_run_from_one_encoded_test_image_to_another(trained_toy, tmp_path, monkeypatch):
+    train, results, workdir = trained_toy
+    record = train("ae_kmeans")
+    import tests.plugin
+    from bench.report import grids
+    from bench.runs.recorded import load_trained
+
+    monkeypatch.setattr("bench.datasets.base.load_dataset", lambda name, root: tests.plugin.load_toy(root))
+    out = tmp_path / "figs"
+    assert main(["plot", "interpolations", "--method", "ae_kmeans", "--results-dir", str(results),
+                 "--workdir", str(workdir), "--out", str(out)]) == 0
+    width, height = Image.open(out / f"{record['run_id']}_interpolations.png").size
+    assert width > 10 * 34 + 2 and height > 6 * 34 + 2  # 6 pairs x (a, 8 steps, b), framed
+
+    toy = tests.plugin.load_toy(None)
+    pairs = grids.interpolation_pairs(toy.test_y)
+    labels = toy.test_y.tolist()
+    assert len(pairs) == 6 and all(labels[a] != labels[b] for a, b in pairs[:3])  # Fig. 2(c): two digits
+    assert all(labels[a] == labels[b] for a, b in pairs[3:]) and len({labels[a] for a, _ in pairs[3:]}) == 3  # 2(d)
+    method = load_trained(record, workdir).eval()
+    a, b = to_float(toy.test_x[:2]), to_float(toy.test_x[2:4])
+    grid = grids.interpolations(method, a, b, steps=5)
+    assert grid.rows == 2 and grid.columns == 7
+    tiles = grid.images.view(2, 7, *a.shape[1:])
+    with torch.no_grad():
+        assert torch.equal(tiles[:, 0], a) and torch.equal(tiles[:, -1], b)  # the real images at the ends
+        assert torch.allclose(tiles[:, 1], method.reconstruct(a), atol=1e-6)  # t = 0, 1: their reconstructions
+        assert torch.allclose(tiles[:, -2], method.reconstruct(b), atol=1e-6)
+        middle = method.from_latent((method.to_latent(a) + method.to_latent(b)) / 2)
+        assert torch.allclose(tiles[:, 3], middle, atol=1e-6)  # t = 0.5: the code halfway
+
+
 def test_plot_errors_are_one_line(trained_toy, capsys):
     train, results, workdir = trained_toy
     train("kmeans_pixels")
@@ -96,3 +128,6 @@ def test_plot_errors_are_one_line(trained_toy, capsys):
                                                "(--from-real needs a variational method)")
     assert main(["plot", "reconstructions", "--from-real", "--method", "kmeans_pixels", *args]) == 2
     assert capsys.readouterr().err.strip() == "bench: error: --from-real applies to traversals"
+    assert main(["plot", "interpolations", "--method", "kmeans_pixels", *args]) == 2
+    assert capsys.readouterr().err.strip() == ("bench: error: kmeans_pixels has no encoder and decoder to "
+                                               "interpolate between codes with")

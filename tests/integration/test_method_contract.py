@@ -95,10 +95,15 @@ def test_declared_capabilities_are_what_the_method_does(name):
     cls, x = type(method), real_batch(data)
     method.eval()
     with torch.no_grad():
-        if cls.reconstructs:
+        if cls.reconstructs:  # an encoder and a decoder: reconstructions and interpolations
             assert method.reconstruct(x).shape == x.shape
+            z = method.to_latent(x)
+            assert z.ndim == 2 and len(z) == len(x) and torch.isfinite(z).all()
+            assert torch.allclose(method.from_latent(z), method.reconstruct(x))
+            assert method.from_latent((z[:1] + z[1:2]) / 2).shape == (1, *x.shape[1:])  # a point between two codes
         else:
             pytest.raises(NotImplementedError, method.reconstruct, x)
+            pytest.raises(NotImplementedError, method.to_latent, x)
         if cls.generates:
             assert method.code_spec is not None and method.generate(method.sample_codes(4)).shape == (4, *x.shape[1:])
         else:

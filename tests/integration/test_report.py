@@ -143,7 +143,8 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
                steps=100, evaluations=[{"step": 50, "test": {"accuracy": 0.4}}]),
         record("infogan", 1, tsne=tsne(seed=1), morphometrics=morphometrics({"thickness": 0}, rho, {"thickness": 0.7})),
         record("infogan", 2, status="interrupted"),
-        record("unrolled_infogan", 0, overrides={"k": 0}, config={"method": {"k": 0}}, losses=[]),
+        record("unrolled_infogan", 0, overrides={"k": 0}, config={"method": {"k": 0}},
+               losses=[{"step": 10, "q_cont": 0.5, "q_disc": 1.0}, {"step": 20, "q_cont": 0.3, "q_disc": 0.5}]),
         record("infogan", 0, "dsprites", disentanglement=disentanglement()),
         record("vae_infogan", 0, "dsprites", disentanglement=disentanglement(mig=0.25), latent_kl={
             "per_latent": [0.1, 0.2, 1.5, 2.5], "groups": {"incompressible": [0, 1], "info": [2, 3]},
@@ -172,7 +173,7 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
                  "tables/disentanglement_dsprites.md", "tables/morphometrics_mnist.md", "tables/speed-cuda-paper-k=0.md",
                  "figures/tsne-infogan-mnist-paper-s0-completed.png", "figures/tsne-infogan-mnist-paper-s1-completed.png",
                  "figures/infogan-mnist-paper-s0-completed_continuous1.png", "runs",
-                 "figures/kl-vae_infogan-dsprites-paper-s0-completed.png",
+                 "figures/kl-vae_infogan-dsprites-paper-s0-completed.png", "figures/qloss-mnist-paper.png",
                  "figures/vae_infogan-dsprites-paper-s0-completed_fromreal.png"):
         assert name in links, name
     assert ("`bench plot traversals --from-real --method vae_infogan --run-id vae_infogan-dsprites-paper-s0-completed`"
@@ -192,11 +193,14 @@ def test_bench_report_writes_an_index_whose_links_resolve_and_is_deterministic(t
     sources = [unquote(t) for t in re.findall(r'(?:src|href)="([^"#:]+)"', page)]
     assert all((results / target).exists() for target in sources), sources
     for name in ("figures/accuracy-mnist-paper.png", "figures/tsne-infogan-mnist-paper-s0-completed.png",
-                 "tables/clustering_mnist.csv", "figures/infogan-mnist-paper-s0-completed_continuous1.png"):
+                 "tables/clustering_mnist.csv", "figures/infogan-mnist-paper-s0-completed_continuous1.png",
+                 "figures/qloss-mnist-paper.png"):
         assert name in sources, name
     assert "http" not in "".join(re.findall(r'src="([^"]+)"', page))  # nothing loaded from the network
     header = re.search(r'id="clustering-mnist">.*?<thead><tr>(.*?)</tr></thead>', page, re.S).group(1)
     assert re.search(r'test error %</th><th class="claim[^"]*">claimed error %', header)  # the claim beside
+    header = re.search(r'id="qloss-mnist">.*?<thead><tr>(.*?)</tr></thead>', page, re.S).group(1)
+    assert re.search(r'continuous, last batch</th><th class="claim[^"]*">claimed continuous', header)
 
     before = snapshot(results)
     assert main(["report", "--results-dir", str(results)]) == 0

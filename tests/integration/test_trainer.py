@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from bench.training import checkpoint
@@ -30,6 +31,31 @@ def test_an_exception_is_recorded_as_failed_in_one_line(dirs):
     assert lines[0] == "broken_method seed 0: failed: RuntimeError: deliberately broken"
 
 
+def test_each_log_step_keeps_the_window_mean_and_the_last_steps_value():
+    """Known answer: a run logged every step gives each step's values; the same run logged
+    every 3 steps must give their mean and the third one's value."""
+    from bench import create_method
+    from bench.config import TrainConfig
+    from bench.rng import seed_everything
+    from tests.helpers import train_alone
+    from tests.plugin import load_toy
+
+    def run(log_every):
+        seed_everything(0)
+        data = load_toy(None)
+        method = create_method("toy_infogan", image_shape=data.image_shape)
+        return train_alone(method, data, TrainConfig(steps=6, batch_size=16, log_every=log_every, checkpoint_every=0))
+
+    every, third = run(1), run(3)
+    assert every.losses == every.losses_last  # a window of one step: its mean is its last value
+    assert [row["step"] for row in third.losses_last] == [3, 6]
+    for i, row in enumerate(third.losses_last):
+        steps = every.losses[3 * i: 3 * i + 3]
+        assert row == pytest.approx(steps[-1], rel=1e-6)
+        mean = {k: sum(s[k] for s in steps) / 3 for k in row if k != "step"}
+        assert {k: v for k, v in third.losses[i].items() if k != "step"} == pytest.approx(mean, rel=1e-6)
+
+
 def test_ctrl_c_checkpoints_and_resume_matches_an_uninterrupted_run(dirs, tmp_path, monkeypatch):
     reference, _ = sweep(["toy_infogan"], (tmp_path / "ref", tmp_path / "ref_runs"))
 
@@ -52,6 +78,7 @@ def test_ctrl_c_checkpoints_and_resume_matches_an_uninterrupted_run(dirs, tmp_pa
         assert torch.equal(resumed[key], uninterrupted[key]), key
     # the loss history is the uninterrupted run's, the log window across the stop included
     assert on_disk[records[0]["run_id"]]["losses"] == reference[0]["losses"]
+    assert on_disk[records[0]["run_id"]]["losses_last"] == reference[0]["losses_last"]
 
     _, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1), resume=True)
     assert all("already recorded" in line for line in lines)

@@ -119,3 +119,13 @@ def test_the_papers_optimizer_is_sgd_with_momentum_and_a_tenfold_drop():
     step.at_step(5)  # a pure function of the step, so a resumed run follows the same schedule
     assert [opt.param_groups[0]["lr"] for opt in step.optimizers] == pytest.approx([0.001, 0.01, 0.01])
     assert not method.cuda_graphs  # SGD and a changing rate step eagerly on a GPU
+
+
+def test_a_run_labels_its_clusters_from_held_out_images_it_never_trained_on(dirs):
+    from tests.helpers import sweep
+
+    (record,), _ = sweep(["aae"], dirs, steps=2, validation_size=12)
+    assert record["status"] == "completed", record.get("message")
+    validation = record["metrics"]["validation"]
+    assert validation["n"] == 12 and len(validation["cluster_labels"]) == record["n_clusters"]
+    assert 0 <= record["metrics"]["test"]["accuracy_most_confident_validation"] <= 1

@@ -101,3 +101,29 @@ def test_a_run_made_before_a_default_changed_is_labelled_with_what_it_ran(tmp_pa
     assert table.loc["infogan", "test error %"] == "10.00"  # not averaged with the older default
     assert table.loc["infogan [lambda_cont=0.5]", "test error %"] == "30.00"
     assert table.loc["infogan [lambda_cont=0.5]", "claimed error %"] == "—"
+
+
+def test_settings_that_changed_nothing_a_run_computed_make_no_variant():
+    """amp on a CPU (autocast is CUDA's), validation_size for a method that holds nothing out,
+    the unroll rule of a VAE-GAN that unrolls nothing; each still labels the runs it changed."""
+    import dataclasses
+
+    from bench.config import resolve
+    from bench.registry import METHODS
+    from bench.runs.records import changed_settings
+
+    def recorded(method, device, train=None, config=None):
+        t, m = resolve(METHODS.get(method), "smoke", {})
+        return {"method": method, "preset": "smoke", "device": device,
+                "config": {"train": {**dataclasses.asdict(t), **(train or {})},
+                           "method": {**dataclasses.asdict(m), **(config or {})}}}
+
+    assert changed_settings(recorded("infogan", "cpu", {"amp": True})) == {}
+    assert changed_settings(recorded("infogan", "NVIDIA H100", {"amp": True})) == {"amp": True}  # bf16 ran
+    assert changed_settings(recorded("infogan", "cpu", {"validation_size": 0})) == {}
+    assert changed_settings(recorded("aae", "cpu", {"validation_size": 0})) == {"validation_size": 0}
+    assert changed_settings(recorded("vae_gan", "cpu", config={"k": 0, "unroll_rule": "adam"})) == {}
+    assert changed_settings(recorded("vae_gan", "cpu", config={"k": 2, "unroll_rule": "adam"})) == {
+        "k": 2, "unroll_rule": "adam"}
+    assert changed_settings(recorded("unrolled_infogan", "cpu", config={"k": 0, "unroll_rule": "adam"})) == {
+        "k": 0, "unroll_rule": "adam"}  # at K = 0 its rules are different procedures

@@ -1,8 +1,9 @@
-"""Unrolled InfoGAN, both procedures. The differentiable unroll: K = 0 is InfoGAN step for
-step, and the generator's gradient flows through the K unrolled discriminator steps
+"""Unrolled InfoGAN, its three procedures. The differentiable unroll: K = 0 is InfoGAN step
+for step, and the generator's gradient flows through the K unrolled discriminator steps
 (checked against finite differences). The report's own look-ahead: each step is the code's
-D, G, Q sequence (checked against a replay written out here), D's weights are restored after
-G's step, and G's gradient is first order."""
+D, G, Q sequence (checked against a replay written out here), D's weights are restored
+within G's step, and G's gradient is first order. The code's train.py (`folded_q`): one
+step is its D, then G + Q sequence, written out."""
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ import torch.nn.functional as F
 
 from bench import create_method
 from bench.config import TrainConfig
+from bench.errors import BenchError
 from bench.methods import unroll
 from bench.rng import seed_everything
 from tests.helpers import train_alone
@@ -267,28 +269,83 @@ def test_lookahead_at_k0_is_the_reports_step_written_out(float64):
         assert torch.allclose(a.double(), b.double(), rtol=1e-10, atol=1e-9), (name, (a - b).abs().max().item())
 
 
-def test_lookahead_restores_d_after_gs_step_and_keeps_ds_adam_advanced(float64):
+def test_lookahead_restores_d_within_gs_step_and_keeps_ds_adam_advanced(float64):
     method, phases, optimizers, x = lookahead(k=3)
     d_phase, g_phase, q_phase = phases
     run_phase(d_phase, optimizers["D"], x)
     before = [p.detach().clone() for p in d_phase.parameters]
     steps_before = optimizers["D"].state[d_phase.parameters[0]]["step"].item()
     run_phase(g_phase, optimizers["G"], x)
-    assert any(not torch.equal(p, b) for p, b in zip(d_phase.parameters, before))  # G saw a look-ahead D
-    assert optimizers["D"].state[d_phase.parameters[0]]["step"].item() == steps_before + 3  # not restored
-    run_phase(q_phase, optimizers["Q"], x)
+    ahead = list(method.lookahead.ahead.values())
+    assert any(not torch.equal(a, b) for a, b in zip(ahead, before))  # G saw a look-ahead D
     assert all(torch.equal(p, b) for p, b in zip(d_phase.parameters, before))  # D's weights are back
+    assert optimizers["D"].state[d_phase.parameters[0]]["step"].item() == steps_before + 3  # not restored
 
 
 def test_lookahead_generator_gradient_is_first_order(float64):
     method, phases, optimizers, x = lookahead(k=2)
     run_phase(phases[0], optimizers["D"], x)
     torch.manual_seed(3)
-    out = phases[1].loss(x)  # D now holds its look-ahead weights
+    out = phases[1].loss(x)
     grads = torch.autograd.grad(out["loss"], list(method.generator.parameters()))
-    # the same loss against those weights held fixed: no term through D's K steps
+    # the same loss with D's own modules holding the look-ahead weights as constants: no
+    # term through D's K steps
+    params = method._d_named()
+    current = {name: p.detach().clone() for name, p in params.items()}
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(method.lookahead.ahead[name])
     fixed = F.binary_cross_entropy_with_logits(method.d_head(method.trunk(method.generate(method._codes))),
                                                torch.ones(16, 1, dtype=x.dtype))
     fixed_grads = torch.autograd.grad(fixed, list(method.generator.parameters()))
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(current[name])
     for g, f in zip(grads, fixed_grads):
         assert torch.allclose(g, f, rtol=1e-10, atol=1e-12)
+
+
+# -- the code's train.py (the report's K = 0 row): Q folded into G's step ------------------------
+
+def test_folded_q_is_the_codes_train_py_written_out(float64):
+    seed_everything(0)
+    data = load_toy(None)
+    ours = create_method("unrolled_infogan", image_shape=(1, 32, 32), k=0, unroll_rule="folded_q").double().train()
+    phases = ours.training_phases()
+    assert [(p.name, p.lr) for p in phases] == [("D", 2e-4), ("G", 1e-3)]
+    x = data.train_x[:16].double() / 127.5 - 1
+    torch.manual_seed(7)
+    for phase in phases:
+        run_phase(phase, torch.optim.Adam(phase.parameters, lr=phase.lr, betas=phase.betas), x)
+
+    seed_everything(0)
+    ref = create_method("unrolled_infogan", image_shape=(1, 32, 32), k=0, unroll_rule="folded_q").double().train()
+    opt_d = torch.optim.Adam([*ref.trunk.parameters(), *ref.d_head.parameters()], lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(ref.generator.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_q = torch.optim.Adam(ref.q_head.parameters(), lr=1e-3, betas=(0.5, 0.999))  # Q's head only
+    torch.manual_seed(7)
+    with torch.no_grad():
+        fake = ref.generate(ref.sample_codes(16))
+    d_loss = (F.binary_cross_entropy_with_logits(ref.d_head(ref.trunk(x)), torch.ones(16, 1, dtype=x.dtype))
+              + F.binary_cross_entropy_with_logits(ref.d_head(ref.trunk(fake)), torch.zeros(16, 1, dtype=x.dtype)))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    codes = ref.sample_codes(16)
+    features = ref.trunk(ref.generate(codes))  # one D pass gives D's logit and Q's outputs
+    out = ref.q_head(features)
+    mean, std = out[:, 10:12], F.softplus(out[:, 12:]) + 1e-5
+    nll = (0.5 * torch.log(2 * torch.pi * std**2 + 1e-6) + (codes["continuous"] - mean) ** 2 / (2 * std**2 + 1e-6))
+    loss = (F.binary_cross_entropy_with_logits(ref.d_head(features), torch.ones(16, 1, dtype=x.dtype))
+            + F.cross_entropy(out[:, :10], codes["categorical"]) + 0.1 * nll.sum(1).mean())
+    opt_g.zero_grad(), opt_q.zero_grad()
+    loss.backward()
+    opt_g.step(), opt_q.step()
+    for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values()):
+        assert torch.allclose(a.double(), b.double(), rtol=1e-10, atol=1e-9), (name, (a - b).abs().max().item())
+
+
+@pytest.mark.parametrize("settings, message", [({"k": 5}, "use k=0"), ({"k": 0, "lr_q": 2e-3}, "must equal lr_g")])
+def test_folded_q_refuses_what_train_py_does_not_do(settings, message):
+    with pytest.raises(BenchError, match=message):
+        create_method("unrolled_infogan", image_shape=(1, 32, 32), unroll_rule="folded_q", **settings)
