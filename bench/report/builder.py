@@ -20,6 +20,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.files import inside, write_atomic
+from bench.names import check_name
 from bench.report import clustering, disentanglement, morphometrics, qloss
 from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
 from bench.report.curves import accuracy_curves
@@ -53,7 +55,9 @@ class Table:
 
 
 def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
-    """The `kind` table of `dataset` (any kind but speed, which is per measurement file)."""
+    """The `kind` table of `dataset` (any kind but speed, which is per measurement file);
+    the dataset names its file, so it must be a plain name."""
+    check_name(dataset, "dataset")
     if kind == "clustering":
         table = clustering.clustering_table(records, dataset)
         if dataset in claimed_datasets():
@@ -77,6 +81,12 @@ def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
     raise BenchError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
+def results_folder(results_dir: Path, name: str) -> Path:
+    """`results_dir/name` (tables/, figures/), refused in one line if it leads outside
+    `results_dir` (a linked folder in a results folder someone else shared)."""
+    return inside(Path(results_dir) / name, results_dir)
+
+
 def build_report(results_dir: Path) -> list[Path]:
     """Write the tables, figures (t-SNE, per-latent KL, accuracy curves), README.md and
     index.html under `results_dir`; return their paths."""
@@ -84,6 +94,8 @@ def build_report(results_dir: Path) -> list[Path]:
 
     results_dir = Path(results_dir)
     records = load_records(results_dir)
+    for name in (TABLES, FIGURES):
+        results_folder(results_dir, name)
     tables, written = [], []
     for table in _tables(records):
         table.paths = tuple(write_table(table.table, results_dir / TABLES, table.stem, table.latex))
@@ -107,8 +119,8 @@ def build_report(results_dir: Path) -> list[Path]:
     curves = accuracy_curves(records, results_dir / FIGURES)
     written += [path for path, _, _ in curves]
     contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, set(written))
-    readme = results_dir / "README.md"
-    readme.write_text(_readme(contents))
+    text = _readme(contents)
+    readme = write_atomic(results_dir / "README.md", lambda tmp: tmp.write_text(text), within=results_dir)
     return written + [readme, write_html(contents)]
 
 
@@ -172,7 +184,7 @@ def sync_blocks(readme: Path, results_dir: Path) -> bool:
 
     new = _BLOCK.sub(fill, text)
     if new != text:
-        Path(readme).write_text(new)
+        write_atomic(Path(readme), lambda tmp: tmp.write_text(new))
     return new != text
 
 
