@@ -85,6 +85,8 @@ class Trainer:
         train_step = make_step([r.method for r in runs], [r.rng for r in runs], self.device,
                                amp=cfg.amp, cuda_graphs=cfg.cuda_graphs)
         if opt_states is not None:
+            for run, states in zip(runs, opt_states):
+                checkpoint.check_optimizers(states, train_step.optimizers, run.checkpoint, stacked=len(runs) > 1)
             train_step.load_optimizer_states(opt_states)
             train_step.load_log_windows([r.log_window for r in runs])
         samplers = [BatchSampler(len(data.train_x), cfg.batch_size, r.seed, self.device) for r in runs]
@@ -166,8 +168,19 @@ class Trainer:
                   if r.checkpoint is not None and r.checkpoint.exists() else None for r in runs]
         if all(state is None for state in states):
             return 0, None
+        for run, state in zip(runs, states):  # before anything is loaded: one line naming the file
+            if state is not None:
+                checkpoint.check_resumable(state, run.method, run.checkpoint, self.config.steps)
         steps = {state["step"] if state else 0 for state in states}
         if len(steps) > 1:
             raise BenchError(f"cannot resume these seeds together: their checkpoints are at steps "
                              f"{sorted(steps)}; resume them without --batch-seeds")
-        return steps.pop(), [checkpoint.restore(run, state) for run, state in zip(runs, states)]
+        return steps.pop(), [self._restore(run, state) for run, state in zip(runs, states)]
+
+    @staticmethod
+    def _restore(run: RunState, state: dict | None) -> list | None:
+        try:
+            return checkpoint.restore(run, state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # its generators' states, say
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BenchError(f"refusing checkpoint {run.checkpoint}: cannot restore it ({first})") from None
