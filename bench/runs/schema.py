@@ -102,10 +102,10 @@ class DatasetSource(Strict):
 # -- training history and clustering scores ------------------------------------------------------
 class Scores(BaseModel):
     """A clustering's scores on one split (`bench.evaluation.harness.evaluate_clustering`);
-    any further score is a finite number."""
+    any further score is a finite number, or null where it does not apply."""
 
     model_config = ConfigDict(strict=True, extra="allow")
-    __pydantic_extra__: dict[Name, Finite]
+    __pydantic_extra__: dict[Name, Finite | None]
 
     accuracy: Fraction | None = None
     accuracy_many_to_one: Fraction | None = None
