@@ -317,21 +317,18 @@ def _one_line(exc: pydantic.ValidationError, content: Any) -> str:
 
 
 def _located(loc: tuple, content: Any) -> tuple[tuple, Any]:
-    """The error's location in the record without the names pydantic gives the branches of a
-    union it tried ('int', 'list[...]'), found by walking the record; and the value there."""
+    """The error's location in the record, found by walking the record, without the names
+    pydantic gives the branches of a union it tried ('int', 'list[...]'); and the value there."""
     kept, node = [], content
     for part in loc:
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and part not in node and not kept[-1:] == [part]:
-            if part.isidentifier() and "[" not in part and part not in _BRANCHES:
-                kept.append(part)  # a missing field
-                continue
-            continue
+        elif isinstance(node, dict) and isinstance(part, str) and part.isidentifier() and part not in _BRANCHES:
+            node = None  # a field the record lacks
         else:
-            continue
+            continue  # a union's branch
         kept.append(part)
     return tuple(kept), node
 
