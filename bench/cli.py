@@ -16,24 +16,29 @@ from bench.datasets import resolve_dataset
 from bench.datasets.base import default_data_root, load_dataset, to_float
 from bench.device import choose_device
 from bench.errors import BenchError
-from bench.files import check_not_reference, check_writable, default_results_dir
+from bench.files import check_not_reference, default_results_dir
 from bench.plugins import load_plugins
 from bench.registry import DATASETS, METHODS
 
 EXIT_ERROR, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
 
+MAX_SEEDS = 1000  # seeds in one sweep
+
+
 def _seed_list(text: str) -> list[int]:
-    """'5' -> seeds 0..4; '3,7' -> seeds 3 and 7; '3,' -> seed 3 alone."""
-    usage = "a seed count >= 1 (e.g. 5) or a comma list of seeds >= 0 (e.g. 0,3)"
+    """'5' -> seeds 0..4; '3,7' -> seeds 3 and 7; '3,' -> seed 3 alone. A seed is in
+    [0, 2^32 - 1] (numpy seeds with 32 bits), so a bad one fails here, not at run time."""
+    usage = (f"a seed count in 1..{MAX_SEEDS} (e.g. 5) or a comma list of seeds in 0..{config_lib.SEED_MAX} "
+             "(e.g. 0,3)")
     try:
         if "," in text:
             seeds = [int(s) for s in text.split(",") if s.strip()]
         else:
-            seeds = list(range(int(text))) if int(text) >= 1 else []
+            seeds = list(range(int(text))) if 1 <= int(text) <= MAX_SEEDS else []
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {usage}, got {text!r}") from None
-    if not seeds or min(seeds) < 0:
+    if not seeds or min(seeds) < 0 or max(seeds) > config_lib.SEED_MAX or len(seeds) > MAX_SEEDS:
         raise argparse.ArgumentTypeError(f"expected {usage}, got {text!r}")
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
@@ -79,11 +84,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def one_line(text: str) -> str:
+    """A message as one line: control characters that came with a user's input (a newline in
+    a setting's name, a file name) escaped as Python writes them."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the usage itself is one `-h` away)."""
 
     def error(self, message: str):
-        self.exit(EXIT_ERROR, f"bench: error: {message} (see '{self.prog} -h')\n")
+        self.exit(EXIT_ERROR, f"bench: error: {one_line(message)} (see '{self.prog} -h')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,7 +281,6 @@ def _executor(args, n_jobs: int):
 
 def cmd_run(args) -> int:
     from bench.runs.plan import plan
-    from bench.runs.records import RECORD_DIR
     from bench.runs.sweep import run_jobs
     from bench.tracking.trackers import check_available, parse_kinds
 
@@ -292,8 +302,6 @@ def cmd_run(args) -> int:
 
         return print_plan(jobs, choose_device(device), args.results_dir)
     check_not_reference(args.results_dir, args.reference, "new run records")
-    check_writable(args.results_dir / RECORD_DIR, "results directory")  # before training, not after
-    check_writable(args.workdir, "workdir")
     records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
                        resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds,
                        executor=executor, trackers=trackers)
@@ -335,14 +343,14 @@ def cmd_speed(args) -> int:
 
 def cmd_table(args) -> int:
     from bench.datasets.npz import dataset_name, is_npz
-    from bench.report.builder import table_for
+    from bench.report.builder import results_folder, table_for
     from bench.report.speed import write_speed_tables
     from bench.report.tables import to_markdown, write_table
     from bench.runs.records import load_records
 
     if is_npz(args.dataset):  # the name its runs were recorded under
         args.dataset = dataset_name(Path(args.dataset[len("npz:"):]))
-    out = args.out or args.results_dir / "tables"
+    out = args.out or results_folder(args.results_dir, "tables")
     if args.kind == "speed":
         written = write_speed_tables(args.results_dir, out)
         if not written:
@@ -396,13 +404,14 @@ def cmd_report(args) -> int:
 
 
 def cmd_plot(args) -> int:
+    from bench.report.builder import results_folder
     from bench.report.figures import (interpolation_grid, real_traversal_grid, reconstruction_grid, run_name,
                                       traversal_grids)
     from bench.runs.recorded import find_run, load_trained, test_matching
 
     record = find_run(args.results_dir, args.method, args.preset, args.seed, args.run_id)
     method = load_trained(record, args.workdir)
-    out = args.out or args.results_dir / "figures"
+    out = args.out or results_folder(args.results_dir, "figures")
     check_not_reference(out, args.reference, "new figures")
     heading = f"{record['run_id']} ({run_name(record)})"
     if args.from_real and args.kind != "traversals":
@@ -471,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         argv = expand_config(argv, parser.run_parser)
     except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
+        print(f"bench: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     args = parser.parse_args(argv)
     try:
@@ -485,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
                     "report": cmd_report, "plot": cmd_plot, "compare-dlib": cmd_compare_dlib, "udr": cmd_udr}
         return commands[args.command](args)
     except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
+        print(f"bench: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # e.g. `bench list | head`
         sys.stdout = open(os.devnull, "w")
@@ -496,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("BENCH_DEBUG"):
             raise
-        print(f"bench: internal error: {type(exc).__name__}: {exc} (BENCH_DEBUG=1 shows the traceback)",
+        print(f"bench: internal error: {type(exc).__name__}: {one_line(str(exc))} (BENCH_DEBUG=1 shows the traceback)",
               file=sys.stderr)
         return EXIT_ERROR
 

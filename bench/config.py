@@ -11,44 +11,36 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import itertools
-import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import annotated_types
+import pydantic
+
 from bench.errors import BenchError
 
 
-@dataclass(frozen=True)
-class Range:
-    """Bounds of a numeric setting, attached with `Annotated` (checked by `build`)."""
-
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-
-    def violation(self, value) -> str | None:
-        """'must be >= 1' when `value` is out of bounds, else None."""
-        if self.ge is not None and value < self.ge:
-            return f"must be >= {self.ge:g}"
-        if self.gt is not None and value <= self.gt:
-            return f"must be > {self.gt:g}"
-        if self.le is not None and value > self.le:
-            return f"must be <= {self.le:g}"
-        if self.lt is not None and value >= self.lt:
-            return f"must be < {self.lt:g}"
-        return None
+def Range(ge: float | None = None, gt: float | None = None, le: float | None = None,
+          lt: float | None = None) -> annotated_types.Interval:
+    """Bounds of a numeric setting, attached with `Annotated` (checked by `build`, through pydantic)."""
+    return annotated_types.Interval(ge=ge, gt=gt, le=le, lt=lt)
 
 
-# the value kinds settings are declared with; `build` checks each value against them
-PositiveInt = Annotated[int, Range(ge=1)]
-NonNegativeInt = Annotated[int, Range(ge=0)]
+INT64_MAX = 2**63 - 1  # every integer setting ends up in a torch or numpy integer
+SEED_MAX = 2**32 - 1  # numpy seeds its generators with 32 bits
+
+# the value kinds settings are declared with; `build` checks each value against them. Every
+# float setting must also be finite (an infinite learning rate is refused like a NaN one).
+PositiveInt = Annotated[int, Range(ge=1, le=INT64_MAX)]
+NonNegativeInt = Annotated[int, Range(ge=0, le=INT64_MAX)]
 PositiveFloat = Annotated[float, Range(gt=0)]
 NonNegativeFloat = Annotated[float, Range(ge=0)]
 Beta = Annotated[float, Range(ge=0, lt=1)]  # an Adam moment decay
 Probability = Annotated[float, Range(ge=0, le=1)]
+Seed = Annotated[int, Range(ge=0, le=SEED_MAX)]
 
 
 @dataclass
@@ -96,15 +88,18 @@ BOOKKEEPING_KEYS = frozenset({"checkpoint_every", "log_every", "eval_every", "ev
 
 
 def parse_value(text: str) -> Any:
-    """'3' -> 3, '0.5' -> 0.5, 'true' -> True, 'none' -> None, anything else stays a string."""
+    """'3' -> 3, '0.5' -> 0.5, 'true' -> True, 'none' -> None, 'inf' -> inf, anything else
+    stays a string."""
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
     if lowered in ("none", "null"):
         return None
+    if lowered in ("inf", "+inf", "-inf", "nan"):  # a float (and refused as a setting: not finite)
+        return float(lowered)
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):  # '{[]: 1}', '((((...'
         return text
 
 
@@ -174,55 +169,68 @@ def _hashable(value) -> bool:
     return True
 
 
-def _unpack(hint) -> tuple[Any, list[Range], bool]:
-    """A field's declared type -> (base type or Literal, its ranges, whether None is allowed)."""
-    optional = False
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(hint))
-        (hint,) = args
-    ranges = []
-    if typing.get_origin(hint) is Annotated:
-        hint, *meta = typing.get_args(hint)
-        ranges = [m for m in meta if isinstance(m, Range)]
-    return hint, ranges, optional
+@functools.cache
+def settings_model(cls) -> type[pydantic.BaseModel]:
+    """The pydantic model of a config dataclass: the same fields, types and bounds, every
+    float finite, checked strictly (no bool for a number, no string for a number, no
+    unknown field). A method's `Config` stays a plain dataclass; this is built from it."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {f.name: (hints[f.name], f.default if f.default is not dataclasses.MISSING else ...)
+              for f in dataclasses.fields(cls)}
+    config = pydantic.ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, arbitrary_types_allowed=True)
+    return pydantic.create_model(cls.__qualname__, __config__=config, **fields)
 
 
-def _coerce(cls_name: str, name: str, hint, value: Any) -> Any:
-    kind, ranges, optional = _unpack(hint)
-    where = f"(for {cls_name})"
-    if value is None:
-        if optional:
-            return None
-        raise BenchError(f"{name}=none is not allowed {where}")
-    if typing.get_origin(kind) is Literal:
-        choices = typing.get_args(kind)
-        if value not in choices:
-            raise BenchError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))} {where}")
-        return value
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    elif kind is int and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise BenchError(f"{name}={value!r} is not a valid {kind.__name__} {where}")
-    if kind is float and value != value:
-        raise BenchError(f"{name}=nan is not a valid float {where}")
-    for bound in ranges:
-        problem = bound.violation(value)
-        if problem:
-            raise BenchError(f"{name}={value!r}: {problem} {where}")
+def _plain(value: Any) -> Any:
+    """What a setting's text or a record's JSON holds, as the declared types take it: a
+    float with an integer value (`--set steps=1e4`) is that integer, a list is a tuple."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
     return value
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else repr(value)
+
+
+def _problem(name: str, value: Any, error: dict) -> str:
+    """One pydantic error of setting `name` as one readable clause."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    bounds = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
+              "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
+    if value is None:
+        return f"{name}=none is not allowed"
+    if kind in bounds:
+        sign, key = bounds[kind]
+        bound = ctx[key]
+        return f"{name}={value!r}: must be {sign} {bound if isinstance(bound, int) else format(bound, 'g')}"
+    if kind == "finite_number":
+        return f"{name}={value!r} is not a valid float: it must be finite"
+    if kind == "literal_error":
+        return f"{name}={value!r} is not one of {ctx['expected'].replace(' or ', ', ')}"
+    kinds = {"int_type": "int", "float_type": "float", "bool_type": "bool", "string_type": "str"}
+    if kind in kinds:
+        return f"{name}={value!r} is not a valid {kinds[kind]}"
+    return f"{name}={_shown(value)}: {error['msg'][0].lower()}{error['msg'][1:]}"
 
 
 def build(cls, values: dict[str, Any]):
     """Instantiate a config dataclass from a dict, checking each value against its declared
-    type: int/float/bool/str, `Literal[...]` choices, `Range` bounds, `| None`."""
-    hints = typing.get_type_hints(cls, include_extras=True)
-    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+    type (`settings_model`): int/float/bool/str, `Literal[...]` choices, `Range` bounds,
+    `| None`, finite floats. A bad value is one line naming the setting."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
     if unknown:
-        raise BenchError(f"unknown setting {', '.join(unknown)} for {cls.__qualname__}; valid: {', '.join(sorted(hints))}")
-    return cls(**{k: _coerce(cls.__qualname__, k, hints[k], v) for k, v in values.items()})
+        raise BenchError(f"unknown setting {', '.join(unknown)} for {cls.__qualname__}; valid: {', '.join(sorted(known))}")
+    try:
+        checked = settings_model(cls).model_validate({k: _plain(v) for k, v in values.items()})
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        raise BenchError(f"{_problem(name, values.get(name), error)} (for {cls.__qualname__})") from None
+    return cls(**{k: getattr(checked, k) for k in values})
 
 
 TRAIN_KEYS = frozenset(f.name for f in dataclasses.fields(TrainConfig))

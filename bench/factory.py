@@ -35,5 +35,7 @@ def create_method(name: str, preset: str | None = None, image_shape: tuple[int, 
     method = cls(method_config(name, preset, dataset, **overrides),
                  image_shape=tuple(image_shape or DEFAULT_IMAGE_SHAPE))
     if checkpoint is not None:
-        method.load_state_dict(checkpoints.load(checkpoint)["method"])
+        weights = checkpoints.load(checkpoint).get("method")
+        checkpoints.check_weights(weights, method, checkpoint)  # before loading: one line naming the file
+        method.load_state_dict(weights)
     return method

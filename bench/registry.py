@@ -2,7 +2,8 @@
 listing. Methods and datasets each get a `Registry`; the CLI resolves `--methods
 'info*'`, `all` or a comma list through `Registry.resolve`.
 
-This module imports nothing of the project but its error type: the packages that define
+This module imports nothing of the project but its error type and the name pattern (a
+registered name ends up in run ids and file names, so it must be a plain name): the packages that define
 methods and datasets import it and register themselves, and `bench/__init__` imports the
 built-in ones once (`bench.factory` builds a method from its name).
 """
@@ -13,6 +14,7 @@ import fnmatch
 from typing import Callable, Generic, TypeVar
 
 from bench.errors import BenchError
+from bench.names import check_name
 
 T = TypeVar("T")
 
@@ -25,6 +27,8 @@ class Registry(Generic[T]):
         self._entries: dict[str, Callable[..., T]] = {}
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+        check_name(name, self.kind)
+
         def decorate(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")

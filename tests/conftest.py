@@ -3,10 +3,20 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 
 import tests.plugin  # noqa: F401  registers the toy dataset and misbehaving methods
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis (tests/fuzz): 500 examples per property, the same ones on every run (derandomized,
+# no example database), no per-example deadline (a shared CI machine is slow at times).
+# BENCH_HYPOTHESIS_PROFILE=dev runs 50 while working on a property.
+settings.register_profile("ci", max_examples=500, deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                 HealthCheck.filter_too_much])
+settings.register_profile("dev", parent=settings.get_profile("ci"), max_examples=50)
+settings.load_profile(os.environ.get("BENCH_HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config):

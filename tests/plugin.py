@@ -116,7 +116,8 @@ class CueAutoencoder(Method):
     acts at its `cue_at`-th step as its settings say (settings reach a Ray worker, whose
     environment is the cluster's): `kill_once` SIGKILLs its process unless `cue_dir/killed`
     exists, which it writes first (a retried run then trains on); `wait_for_stop` writes
-    `cue_dir/<pid>` and waits there until Ctrl-C reaches the process."""
+    `cue_dir/<pid>` and waits there until Ctrl-C reaches the process, then `cue_linger`
+    seconds more."""
 
     reconstructs = True
     cuda_graphs = False  # its hook counts steps in Python
@@ -131,6 +132,7 @@ class CueAutoencoder(Method):
         cue: Literal["none", "kill_once", "wait_for_stop"] = "none"
         cue_at: int = 0
         cue_dir: str = ""
+        cue_linger: float = 0.0  # wait_for_stop: seconds the step goes on after the stop request (a slow step)
 
     def __init__(self, config, image_shape=(1, 32, 32)):
         super().__init__(config, image_shape)
@@ -158,6 +160,7 @@ class CueAutoencoder(Method):
         if self.config.cue == "wait_for_stop":
             (folder / str(os.getpid())).write_text("")
             _wait_for_stop()
+            time.sleep(self.config.cue_linger)
 
     def after_training(self, train_x):
         self.kmeans.fit(self.embed(to_float(train_x)))

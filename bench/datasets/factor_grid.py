@@ -26,9 +26,11 @@ class FactorGrid:
                  where: str = "the images"):
         factors = np.asarray(factors)
         if (not np.issubdtype(factors.dtype, np.integer) or factors.ndim != 2 or len(factors) != len(images)
-                or (factors.size and factors.min() < 0)):
-            raise BenchError(f"{where}: factors must be N x F integers >= 0 (N = {len(images)} images), "
+                or not factors.size or factors.min() < 0):
+            raise BenchError(f"{where}: factors must be N x F integers >= 0 (N = {len(images)} images, N, F >= 1), "
                              f"not {factors.dtype} {tuple(factors.shape)}")
+        if factor_names is not None and len(factor_names) != factors.shape[1]:
+            raise BenchError(f"{where}: factor_names must name the {factors.shape[1]} factors, not {len(factor_names)}")
         self.images = images
         self.factors_num_values = [int(v) + 1 for v in factors.max(axis=0)]
         self.num_factors = factors.shape[1]

@@ -20,6 +20,8 @@ from urllib.parse import quote
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.files import inside, write_atomic
+from bench.names import check_name
 from bench.report import clustering, disentanglement, generation, morphometrics, qloss
 from bench.report.claims import QLOSS_CLAIMS, claimed_datasets
 from bench.report.curves import accuracy_curves, qloss_curves
@@ -59,7 +61,9 @@ class Table:
 
 
 def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
-    """The `kind` table of `dataset` (any kind but speed, which is per measurement file)."""
+    """The `kind` table of `dataset` (any kind but speed, which is per measurement file);
+    the dataset names its file, so it must be a plain name."""
+    check_name(dataset, "dataset")
     if kind == "clustering":
         table = clustering.clustering_table(records, dataset)
         if dataset in claimed_datasets():
@@ -102,6 +106,12 @@ def correlation_table_for(records: pd.DataFrame, dataset: str) -> Table | None:
                  f"across {n} runs", f"disentanglement_{dataset}_correlation", table, Latex())
 
 
+def results_folder(results_dir: Path, name: str) -> Path:
+    """`results_dir/name` (tables/, figures/), refused in one line if it leads outside
+    `results_dir` (a linked folder in a results folder someone else shared)."""
+    return inside(Path(results_dir) / name, results_dir)
+
+
 def build_report(results_dir: Path) -> list[Path]:
     """Write the tables, figures (t-SNE, per-latent KL, accuracy and Q-loss curves), README.md and
     index.html under `results_dir`; return their paths."""
@@ -109,6 +119,8 @@ def build_report(results_dir: Path) -> list[Path]:
 
     results_dir = Path(results_dir)
     records = load_records(results_dir)
+    for name in (TABLES, FIGURES):
+        results_folder(results_dir, name)
     tables = tables_of(records)
     tables.insert(0, verdicts_of(tables))
     written = []
@@ -137,8 +149,8 @@ def build_report(results_dir: Path) -> list[Path]:
     qloss_figures = qloss_curves(records, results_dir / FIGURES)
     written += [path for path, _, _ in qloss_figures]
     contents = Contents(results_dir, records, tables, speed, tsne, kl, curves, modes, set(written), qloss_figures)
-    readme = results_dir / "README.md"
-    readme.write_text(_readme(contents))
+    text = _readme(contents)
+    readme = write_atomic(results_dir / "README.md", lambda tmp: tmp.write_text(text), within=results_dir)
     return written + [readme, write_html(contents)]
 
 
@@ -204,7 +216,7 @@ def sync_blocks(readme: Path, results_dir: Path) -> bool:
 
     new = _BLOCK.sub(fill, text)
     if new != text:
-        Path(readme).write_text(new)
+        write_atomic(Path(readme), lambda tmp: tmp.write_text(new))
     return new != text
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.names import check_name
 from bench.report.figures import new_figure, save, wrap
 
 COLUMNS = 3
@@ -60,7 +61,8 @@ def accuracy_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, st
     for dataset, preset in pairs.itertuples(index=False):
         groups = seed_curves(records, dataset, preset)
         if groups:
-            path = save(_figure(groups, dataset, preset), Path(out_dir) / f"accuracy-{dataset}-{preset}.png")
+            name = f"accuracy-{check_name(dataset, 'dataset')}-{check_name(preset, 'preset')}.png"
+            path = save(_figure(groups, dataset, preset), Path(out_dir) / name, within=out_dir)
             written.append((path, dataset, preset))
     return written
 
@@ -138,7 +140,8 @@ def qloss_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, 
             index=False):
         groups = qloss_groups(records, dataset, preset)
         if groups:
-            path = save(_qloss_figure(groups, dataset, preset), Path(out_dir) / f"qloss-{dataset}-{preset}.png")
+            name = f"qloss-{check_name(dataset, 'dataset')}-{check_name(preset, 'preset')}.png"
+            path = save(_qloss_figure(groups, dataset, preset), Path(out_dir) / name, within=out_dir)
             written.append((path, dataset, preset))
     return written
 

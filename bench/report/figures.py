@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from bench.files import write_atomic
+from bench.names import check_run_id, check_stem
 from bench.report import grids
 from bench.runs.records import changed_settings, variant_label
 
@@ -32,11 +34,13 @@ def new_figure(width: float, height: float):
     return fig
 
 
-def save(fig, path: Path) -> Path:
+def save(fig, path: Path, within: Path | None = None) -> Path:
+    """`fig` as a PNG at `path`, written atomically; its stem must be a checked name, and with
+    `within` the file must land inside that folder (`bench.files.inside`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
-    return path
+    check_stem(path.stem)
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", metadata={"Software": None}),
+                        within=within if within is not None else path.parent)
 
 
 def wrap(text: str, width_inches: float, fontsize: float = 10) -> str:
@@ -80,7 +84,7 @@ def grid_figure(grid: grids.Grid, heading: str, scale: float = 1.6):
 
 
 def grid_png(grid: grids.Grid, heading: str, out_dir: Path, stem: str) -> Path:
-    return save(grid_figure(grid, heading), Path(out_dir) / f"{stem}_{grid.name}.png")
+    return save(grid_figure(grid, heading), Path(out_dir) / f"{check_run_id(stem)}_{grid.name}.png", within=out_dir)
 
 
 def traversal_grids(method, out_dir: Path, stem: str, heading: str = "", matching: list | None = None,
@@ -122,8 +126,8 @@ def latent_kl_figure(record: dict, out_dir: Path) -> Path:
     logs it per group (`kl_<group>`), that average on the training batches over steps."""
     kl = record["latent_kl"]
     groups = sorted(kl["groups"].items(), key=lambda item: min(item[1]))
-    curves = {name: [(row["step"], row[f"kl_{name}"]) for row in record.get("losses") or [] if f"kl_{name}" in row]
-              for name, _ in groups}
+    curves = {name: [(row["step"], row[f"kl_{name}"]) for row in record.get("losses") or []
+                     if row.get(f"kl_{name}") is not None] for name, _ in groups}
     curves = {name: points for name, points in curves.items() if points}
     fig = new_figure(10.0 if curves else 6.0, 4.2)
     axes = fig.subplots(1, 2 if curves else 1, squeeze=False)[0]
@@ -145,7 +149,7 @@ def latent_kl_figure(record: dict, out_dir: Path) -> Path:
     fig.suptitle(f"Average KL per latent: {run_name(record)}, {record.get('dataset', '')}, "
                  f"{record.get('preset', '?')}, seed {record.get('seed', '?')}", fontsize=10)
     fig.tight_layout()
-    return save(fig, Path(out_dir) / f"kl-{record['run_id']}.png")
+    return save(fig, Path(out_dir) / f"kl-{check_run_id(record['run_id'])}.png", within=out_dir)
 
 
 def tsne_figure(record: dict, out_dir: Path) -> Path:
@@ -167,7 +171,7 @@ def tsne_figure(record: dict, out_dir: Path) -> Path:
     ax.set(xticks=[], yticks=[], xlabel="t-SNE 1", ylabel="t-SNE 2")
     fig.suptitle(wrap(_tsne_title(record, len(points)), 6.4), fontsize=10)
     fig.tight_layout()
-    return save(fig, Path(out_dir) / f"tsne-{record['run_id']}.png")
+    return save(fig, Path(out_dir) / f"tsne-{check_run_id(record['run_id'])}.png", within=out_dir)
 
 
 def _tsne_title(record: dict, n: int) -> str:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
+from bench.files import write_atomic
 from bench.report.tables import NA, cited, numeric_column, text_view
 from bench.report.verdicts import RULE
 
@@ -120,6 +121,5 @@ def write_html(contents) -> Path:
 
     env = Environment(loader=PackageLoader("bench.report", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    path = Path(contents.results_dir) / "index.html"
-    path.write_text(env.get_template("index.html").render(**page(contents)))
-    return path
+    text = env.get_template("index.html").render(**page(contents))
+    return write_atomic(Path(contents.results_dir) / "index.html", lambda tmp: tmp.write_text(text))

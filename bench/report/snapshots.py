@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from bench.datasets.base import load_dataset
+from bench.datasets.mixtures import PointDataset
+from bench.names import check_name
+from bench.registry import DATASETS
 from bench.report.figures import new_figure, save, wrap
 from bench.runs.records import settings_of, variant_label
 
@@ -54,15 +57,20 @@ def mode_figures(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, 
     for (dataset, preset, method, rule, other), group in runs.groupby(["dataset", "preset", "method", "rule", "other"],
                                                                       sort=True):
         rows = snapshot_rows(group)
-        if not rows:
+        if not rows or dataset not in DATASETS.names():
             continue
+        data = load_dataset(dataset, Path("."))  # the mixtures are drawn, not read: no data root needed
+        if not isinstance(data, PointDataset):
+            continue
+        for value, what in ((dataset, "dataset"), (preset, "preset"), (rule, "unroll rule")):
+            check_name(value, what)
         digest = f"-{hashlib.sha1(other.encode()).hexdigest()[:8]}" if other else ""
         stem = f"modes-{dataset}-{preset}-{rule}{digest}"
         title = (f"{method} on {dataset}, {preset} preset, unroll rule {rule}" + (f" [{other}]" if other else "")
                  + ": generated samples over training (one row per unroll steps K, seed shown per row; "
                    "black crosses: the modes)")
-        centers = load_dataset(dataset, Path(".")).centers.numpy()
-        written.append((save(_figure(rows, centers, title), Path(out_dir) / f"{stem}.png"), dataset, title))
+        figure = _figure(rows, data.centers.numpy(), title)
+        written.append((save(figure, Path(out_dir) / f"{stem}.png", within=out_dir), dataset, title))
     return written
 
 

@@ -11,6 +11,8 @@ import pandas as pd
 
 from bench.config import set_argument
 from bench.errors import BenchError
+from bench.files import write_atomic
+from bench.names import check_stem
 from bench.registry import METHODS
 from bench.report.tables import to_markdown
 
@@ -75,8 +77,8 @@ def write_speed_tables(results_dir: Path, tables_dir: Path | None = None) -> lis
     out = []
     for source in sorted((Path(results_dir) / "speed").glob("*.json")):
         payload = load_speed(source)
-        path = Path(tables_dir or Path(results_dir) / "tables") / f"{source.stem}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(speed_markdown(payload, f"Training speed: {source.stem}"))
+        folder = Path(tables_dir or Path(results_dir) / "tables")
+        text = speed_markdown(payload, f"Training speed: {source.stem}")
+        path = write_atomic(folder / f"{check_stem(source.stem)}.md", lambda tmp: tmp.write_text(text), within=folder)
         out.append((path, source, payload))
     return out

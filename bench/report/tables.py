@@ -23,6 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.files import write_atomic
+from bench.names import check_stem
+
 NA = "—"
 
 
@@ -240,10 +243,10 @@ def to_latex(table: pd.DataFrame, spec: Latex = Latex()) -> str:
 
 
 def write_table(table: pd.DataFrame, out_dir: Path, stem: str, latex: Latex = Latex()) -> list[Path]:
-    """Markdown, CSV (numbers) and LaTeX versions of one table."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{stem}.md", out_dir / f"{stem}.csv", out_dir / f"{stem}.tex"]
-    paths[0].write_text(to_markdown(table) + "\n")
-    numeric_view(table).to_csv(paths[1], index=False, float_format="%.10g")
-    paths[2].write_text(to_latex(table, latex))
-    return paths
+    """Markdown, CSV (numbers) and LaTeX versions of one table, `out_dir/<stem>.*` (a stem of
+    checked names only, each file written atomically inside `out_dir`)."""
+    out_dir, stem = Path(out_dir), check_stem(stem)
+    writers = {".md": lambda tmp: tmp.write_text(to_markdown(table) + "\n"),
+               ".csv": lambda tmp: numeric_view(table).to_csv(tmp, index=False, float_format="%.10g"),
+               ".tex": lambda tmp: tmp.write_text(to_latex(table, latex))}
+    return [write_atomic(out_dir / f"{stem}{suffix}", write, within=out_dir) for suffix, write in writers.items()]

@@ -59,6 +59,8 @@ def config_arguments(path: Path, parser: argparse.ArgumentParser) -> list[str]:
         raise BenchError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"config file {path} is not UTF-8 text: {exc}") from None
     options = {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help", "config")}
     args: list[str] = []
     for key, value in data.items():

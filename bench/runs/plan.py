@@ -57,6 +57,9 @@ def plan(methods: list[str], seeds: list[int], dataset: str, preset: str,
     `overrides` is one variant or a list of them (a `--set` grid): jobs per method, variant
     and seed, in that order; a method that has none of a variant's keys runs once, not once
     per variant."""
+    bad = [seed for seed in seeds if not (isinstance(seed, int) and 0 <= seed <= config_lib.SEED_MAX)]
+    if bad:
+        raise BenchError(f"seed {bad[0]!r} is not in 0..{config_lib.SEED_MAX}")
     classes = [METHODS.get(name) for name in methods]
     variants = [overrides] if isinstance(overrides, dict) else overrides
     per_method = list(zip(*(config_lib.applicable(classes, v) for v in variants)))  # [method][variant]

@@ -63,8 +63,15 @@ def load_trained(record: dict, workdir: Path, device: torch.device | str = "cpu"
     if not path.exists():
         raise BenchError(f"{record['run_id']}: its checkpoint is not on this machine (no {path}); re-create it "
                          f"with `{recreate_command(record, workdir)}` (or pass --workdir where it is)")
-    method = create_method(record["method"], image_shape=record.get("image_shape"), checkpoint=path,
-                           **record["config"]["method"])
+    settings = (record.get("config") or {}).get("method") or {}
+    try:
+        method = create_method(record["method"], image_shape=record.get("image_shape"), checkpoint=path, **settings)
+    except BenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- settings or an image shape the method cannot be built with
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BenchError(f"{record['run_id']}: cannot build {record['method']} from its record "
+                         f"({type(exc).__name__}: {first})") from None
     return method.to(device).eval()
 
 

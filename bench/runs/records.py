@@ -1,5 +1,5 @@
-"""Run records: one JSON file per run, written atomically, checked when read; all
-records as a DataFrame.
+"""Run records: one JSON file per run, written atomically, checked against the schema
+(`bench.runs.schema`) when written and when read; all records as a DataFrame.
 
 A record is read back only after it is checked: its fields have the types the tables
 rely on, and its `run_id` is its file name, which is a plain name (never a path), since
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import numbers
 import os
 import re
 import shlex
@@ -23,63 +22,28 @@ import pandas as pd
 from bench.config import BOOKKEEPING_KEYS, PRESETS, resolve, set_argument
 from bench.errors import BenchError
 from bench.files import write_atomic
+from bench.names import check_run_id
 from bench.registry import METHODS
+from bench.runs import schema
 
 RECORD_DIR = "runs"  # under the results directory
-STATUSES = ("completed", "diverged", "failed", "interrupted")
-RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.=+-]*")
+STATUSES = schema.STATUSES
 # <method>-<dataset>-<preset>-s<seed>[-<overrides digest>][-<device kind>]: a file named like
 # this is a record (runs on a CPU, and every record written before device kinds were named,
 # carry no device suffix)
 DEVICE_KINDS = ("cpu", "cuda", "mps")
 RECORD_NAME = re.compile(r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+-s\d+(-[0-9a-f]{8})?(-(cuda|mps))?")
-REQUIRED = {"run_id": str, "method": str, "dataset": str, "seed": int, "preset": str, "status": str,
-            "overrides": dict}
-OPTIONAL = {"config": dict, "losses": list, "losses_last": list, "evaluations": list, "n_clusters": int,
-            "n_classes": int, "metrics": dict, "message": str, "steps": int, "wall_time_s": numbers.Real}
-TEST_SCORES = ("accuracy", "accuracy_many_to_one", "nmi", "ari")
-
-
-def check_run_id(run_id: str) -> str:
-    """A run id is a plain file name: letters, digits and _ . = + -, not starting with a dot."""
-    if not isinstance(run_id, str) or not RUN_ID.fullmatch(run_id):
-        raise BenchError(f"{run_id!r} is not a valid run id (letters, digits and _.=+- only)")
-    return run_id
-
-
-def _kind(value) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 def validate_record(record, path: Path) -> dict:
-    """`record` if it is a well-formed run record read from `path`, else one line naming the file."""
-    def bad(why: str) -> BenchError:
-        return BenchError(f"{path} is not a valid run record: {why}")
-
-    if not isinstance(record, dict):
-        raise bad(f"a JSON {_kind(record)}, not an object")
-    for key, kind in {**REQUIRED, **OPTIONAL}.items():
-        if key not in record:
-            if key in REQUIRED:
-                raise bad(f"no {key!r}")
-            continue
-        value = record[key]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            if key in OPTIONAL and value is None:
-                continue
-            raise bad(f"{key!r} is a {_kind(value)}")
+    """`record` if it is a well-formed run record read from `path` (`bench.runs.schema`),
+    else one line naming the file and the field."""
+    try:
+        schema.check(record)
+    except schema.Invalid as exc:
+        raise BenchError(f"{path} is not a valid run record: {exc}") from None
     if record["run_id"] != path.stem:
-        raise bad(f"its run_id {record['run_id']!r} is not its file name")
-    if record["status"] not in STATUSES:
-        raise bad(f"unknown status {record['status']!r}")
-    if record["status"] == "completed":
-        test = (record.get("metrics") or {}).get("test")
-        if not isinstance(test, dict):
-            raise bad("a completed run without metrics.test")
-        for score in TEST_SCORES:
-            value = test.get(score)
-            if not isinstance(value, numbers.Real) or isinstance(value, bool):
-                raise bad(f"metrics.test.{score} is a {_kind(value)}")
+        raise BenchError(f"{path} is not a valid run record: its run_id {record['run_id']!r} is not its file name")
     return record
 
 
@@ -88,16 +52,20 @@ def record_path(results_dir: Path, run_id: str) -> Path:
 
 
 def write_record(record: dict, results_dir: Path) -> Path:
+    """Write a record (checked against the schema: a record that does not fit is a bug of
+    the code that built it) atomically into `results_dir/runs`."""
     path = record_path(results_dir, record["run_id"])
-    text = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
-    return write_atomic(path, lambda tmp: tmp.write_text(text))
+    text = schema.to_json(record)
+    return write_atomic(path, lambda tmp: tmp.write_text(text), within=Path(results_dir) / RECORD_DIR)
 
 
 def _read(path: Path):
     try:
         return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise BenchError(f"{path} is not a valid run record (not JSON: {exc})") from None
+    except OSError as exc:
+        raise BenchError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def read_record(results_dir: Path, run_id: str) -> dict | None:
@@ -119,7 +87,7 @@ def load_records(results_dir: Path) -> pd.DataFrame:
         else:
             try:
                 content = json.loads(path.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (OSError, ValueError, RecursionError):  # not JSON, not text, not a file
                 content = None
             if not (isinstance(content, dict) and "run_id" in content):
                 print(f"bench: warning: skipping {path}: not a run record", file=sys.stderr)
@@ -214,16 +182,19 @@ def _seeds(seeds: list[int]) -> str:
 
 
 def git_commit() -> str:
-    """HEAD of the repository the package lives in, '+dirty' if tracked files changed;
-    $BENCH_GIT_COMMIT where the code runs from a copy without .git (a lent GPU machine)."""
+    """HEAD of the repository the package lives in, '+dirty' if a tracked file anywhere in it
+    (results/ aside) differs from HEAD, an adapter in methods/ included; $BENCH_GIT_COMMIT
+    where the code runs from a copy without .git (a lent GPU machine)."""
     if os.environ.get("BENCH_GIT_COMMIT"):
         return os.environ["BENCH_GIT_COMMIT"]
     here = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+        root = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                               text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", ".", ":!results"],
-                               cwd=here.parent, capture_output=True).returncode != 0
+                               cwd=root, capture_output=True).returncode != 0
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")

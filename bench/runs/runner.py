@@ -26,9 +26,10 @@ from bench.errors import BenchError
 from bench.evaluation import run_measures
 from bench.evaluation.harness import evaluate_clustering
 from bench.factory import create_method
-from bench.files import RunLocked, run_lock
+from bench.files import RunLocked, remove_leftovers, run_lock
 from bench.registry import METHODS
 from bench.rng import SeedRNG, seed_everything
+from bench.runs import schema
 from bench.runs.plan import Job
 from bench.runs.records import git_commit
 from bench.tracking import progress as progress_bars
@@ -41,15 +42,29 @@ def _utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _new_record(job: Job, device: torch.device) -> dict:
+def _head(job: Job) -> dict:
+    """What every record of `job` starts with: which run it is and the settings it used."""
+    return {"run_id": job.run_id, "method": job.method, "dataset": job.dataset, "seed": job.seed,
+            "preset": job.preset, "overrides": job.overrides, "config": job.config_dict()}
+
+
+def new_record(job: Job, **fields) -> dict:
+    """The one place a run record is made: `job`'s head, then `fields` (its status, what it
+    ran on, how it went, what it scored), as plain JSON values checked against the schema
+    (`bench.runs.schema`). A record that does not fit would be a bug here: the run is then
+    recorded as failed, naming the field, and `--resume` evaluates it again."""
+    record = json.loads(json.dumps({**_head(job), "finished_at": _utc_now(), **fields}, default=str))
+    try:
+        return schema.check(record)
+    except schema.Invalid as exc:
+        return {**_head(job), "status": "failed", "finished_at": record["finished_at"],
+                "message": f"its record does not fit the record schema: {exc}",
+                "traceback": "", **({"checkpoint": record["checkpoint"]} if record.get("checkpoint") else {})}
+
+
+def _started(job: Job, device: torch.device) -> dict:
+    """What a run ran on: device, versions, hardware, code, when, and which data file."""
     return {
-        "run_id": job.run_id,
-        "method": job.method,
-        "dataset": job.dataset,
-        "seed": job.seed,
-        "preset": job.preset,
-        "overrides": job.overrides,
-        "config": job.config_dict(),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "torch_version": torch.__version__,
         **provenance(device),
@@ -59,43 +74,34 @@ def _new_record(job: Job, device: torch.device) -> dict:
     }
 
 
-def _record_outcome(record: dict, job: Job, run: RunState, run_data: ImageDataset, device: torch.device) -> None:
-    record.update(status=run.status, steps=run.steps, losses=run.losses, losses_last=run.losses_last,
-                  evaluations=run.evaluations,
-                  message=run.message, resumed_from_step=run.resumed_from, step_mode=run.step_mode)
+def _record_outcome(found: dict, job: Job, run: RunState, run_data: ImageDataset, device: torch.device) -> None:
+    """Add to `found` how the run went and, for a completed run, what it scored."""
+    found.update(status=run.status, steps=run.steps, losses=run.losses, losses_last=run.losses_last,
+                 evaluations=run.evaluations,
+                 message=run.message, resumed_from_step=run.resumed_from, step_mode=run.step_mode)
     if run.seed_batch:
-        record["seed_batch"] = run.seed_batch
+        found["seed_batch"] = run.seed_batch
     if run.graph_error:
-        record["graph_error"] = run.graph_error
+        found["graph_error"] = run.graph_error
     if run.reused_prefix:  # its first steps were another run's kept prefix (a shared pretraining)
-        record["reused_prefix"] = run.reused_prefix
+        found["reused_prefix"] = run.reused_prefix
     if run.status == "completed":
-        record["metrics"] = evaluate_clustering(run.method, run_data, job.train.eval_batch_size)
-        record.update(measure_beyond_clustering(job, run.method, run_data, device))
-        run.tracker.measurements(run.steps, record)
-        run.tracker.images(run.steps, run.method, to_float(run_data.test_x[:50]), record["metrics"]["test"]["matching"])
+        found["metrics"] = evaluate_clustering(run.method, run_data, job.train.eval_batch_size)
+        found.update(measure_beyond_clustering(job, run.method, run_data, device))
+        run.tracker.measurements(run.steps, found)
+        run.tracker.images(run.steps, run.method, to_float(run_data.test_x[:50]), found["metrics"]["test"]["matching"])
 
 
-def _failed(record: dict, exc: Exception) -> None:
+def _failed(found: dict, exc: Exception) -> None:
     message = str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}"
-    record.update(status="failed", message=message, traceback=traceback.format_exc())
-
-
-def _finish(record: dict, path: Path, seconds: float) -> dict:
-    record["wall_time_s"] = round(seconds, 2)
-    record["finished_at"] = _utc_now()
-    record["checkpoint"] = str(path) if path.exists() else None
-    return record
+    found.update(status="failed", message=message, traceback=traceback.format_exc())
 
 
 def bare_records(group: list[Job], status: str, message: str, trace: str = "") -> list[dict]:
     """Records of a group that ended outside `execute`'s own bookkeeping: its worker died past
     its retries or could not start it (failed), or a stop reached it before or after
     training (interrupted; its checkpoint, if any, is what `--resume` continues)."""
-    return [{"run_id": job.run_id, "method": job.method, "dataset": job.dataset, "seed": job.seed,
-             "preset": job.preset, "overrides": job.overrides, "config": job.config_dict(),
-             "status": status, "message": message, "traceback": trace, "finished_at": _utc_now()}
-            for job in group]
+    return [new_record(job, status=status, message=message, traceback=trace) for job in group]
 
 
 def one_line(exc: BaseException) -> str:
@@ -134,7 +140,8 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
     the segments before the stop) and its own evaluation; `seed_batch` in the record says
     how many seeds shared it. `trackers`: the backends each run logs to (none by default
     here; `bench run` opens TensorBoard unless told otherwise)."""
-    records = [_new_record(job, device) for job in group]
+    started = [_started(job, device) for job in group]
+    found: list[dict] = [{} for _ in group]  # what each run finds out, as it goes
     first, runs, tracked = group[0], None, [RunTracker() for _ in group]
     start = time.perf_counter()
     try:
@@ -150,10 +157,10 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
             rng = SeedRNG(device) if len(group) > 1 else None  # alone, a run owns the global generators
             runs.append(RunState(method, job.seed, job.checkpoint(workdir), rng))
         for i, (job, run) in enumerate(zip(group, runs)):
-            run.tracker = tracked[i] = _open_tracker(job, records[i], workdir, resume, trackers)
-        for record, run in zip(records, runs):
-            record.update(n_clusters=run.method.n_clusters, n_classes=run_data.n_classes,
-                          image_shape=list(run_data.image_shape))
+            run.tracker = tracked[i] = _open_tracker(job, {**_head(job), **started[i]}, workdir, resume, trackers)
+        for own, run in zip(found, runs):
+            own.update(n_clusters=run.method.n_clusters, n_classes=run_data.n_classes,
+                       image_shape=list(run_data.image_shape))
         if runs[0].method.trains_by_gradient:
             seeds = ",".join(str(job.seed) for job in group)
             Trainer(first.train, device, progress, desc=f"{first.method} s{seeds}").fit(runs, run_data, resume)
@@ -162,21 +169,24 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
                 fit_closed_form(run, run_data, device)
     except Exception as exc:  # every seed of the group failed with it
         runs = None
-        for record in records:
-            _failed(record, exc)
+        for own in found:
+            _failed(own, exc)
     train_seconds = time.perf_counter() - start
     out = []
-    for i, (job, record) in enumerate(zip(group, records)):
+    for i, job in enumerate(group):
         own_start = time.perf_counter()
         if runs is not None:
             try:
                 with runs[i].own_rng(), progress_bars.shown(progress, f"{job.method} s{job.seed}"):
-                    _record_outcome(record, job, runs[i], run_data, device)
+                    _record_outcome(found[i], job, runs[i], run_data, device)
             except Exception as exc:  # recorded; the other seeds go on
-                _failed(record, exc)
+                _failed(found[i], exc)
         prior = runs[i].prior_seconds if runs is not None else 0.0
-        out.append(_finish(record, job.checkpoint(workdir), prior + train_seconds + time.perf_counter() - own_start))
-        tracked[i].close(record["status"])
+        path = job.checkpoint(workdir)
+        out.append(new_record(job, **started[i], **found[i],
+                              wall_time_s=round(prior + train_seconds + time.perf_counter() - own_start, 2),
+                              checkpoint=str(path) if path.exists() else None))
+        tracked[i].close(out[-1]["status"])
     return out
 
 
@@ -197,6 +207,12 @@ def measure_beyond_clustering(job: Job, method, data: ImageDataset, device: torc
     for name, measure in measures.items():
         try:
             value = measure()
+            if value is not None:  # as JSON holds it, an undefined (NaN) value as null
+                value = schema.nan_as_null(json.loads(json.dumps(value, default=str)))
+                schema.check_measure(name, value)
+        except schema.Invalid as exc:
+            errors[name] = f"not recorded: {exc}"
+            continue
         except Exception as exc:  # noqa: BLE001 -- recorded, the run's training result stands
             errors[name] = f"{type(exc).__name__}: {exc}"
             continue
@@ -289,5 +305,7 @@ def run_group(group: list[Job], task: GroupTask, resume: bool | None = None) -> 
         except RunLocked as held:
             return Finished(group, note=f"{group[0].method} seed {','.join(str(j.seed) for j in group)}: another "
                                         f"bench process is running it (lock in {held}), skipped")
+        for job in group:  # what a killed writer left of this run's checkpoint
+            remove_leftovers(Path(task.workdir) / job.run_id)
         return Finished(group, execute(group, data, device, Path(task.workdir), resume, task.progress,
                                        task.trackers))

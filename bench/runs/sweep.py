@@ -8,9 +8,10 @@ from pathlib import Path
 
 import torch
 
+from bench.files import check_writable, remove_leftovers
 from bench.runs.executors import Executor, LocalExecutor
 from bench.runs.plan import Job, already_done, seed_groups
-from bench.runs.records import write_record
+from bench.runs.records import RECORD_DIR, write_record
 from bench.runs.runner import GroupTask, check_jobs, summary_line
 
 
@@ -30,6 +31,12 @@ def run_jobs(jobs: list[Job], data_root: Path, device: torch.device | str, resul
         else:
             todo.append(job)
     check_jobs(todo, Path(data_root))  # before any training: batch sizes and image shapes fit
+    # then the folders, before training but only once every input is checked, so that a
+    # refused command leaves no empty folder behind
+    check_writable(Path(results_dir) / RECORD_DIR, "results directory")
+    check_writable(workdir, "workdir")
+    for job in todo:  # a killed writer's temporary copy of this run's record
+        remove_leftovers(Path(results_dir) / RECORD_DIR, f"{job.run_id}.json")
     task = GroupTask(Path(data_root), str(device), Path(workdir), resume, progress, tuple(trackers))
     records = []
     for finished in executor.run(seed_groups(todo, batch_seeds, resume, workdir), task, echo):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import statistics
 import time
 from datetime import datetime, timezone
@@ -24,6 +25,8 @@ import torch
 from bench import config as config_lib
 from bench.datasets.base import BatchSampler, ImageDataset, to_float
 from bench.factory import create_method
+from bench.files import write_atomic
+from bench.names import check_stem
 from bench.registry import METHODS
 from bench.rng import SeedRNG, seed_everything
 from bench.runs.records import git_commit
@@ -209,11 +212,10 @@ def device_label(device: torch.device) -> str:
 
 
 def write_speed(rows: list[dict], table: pd.DataFrame, device: torch.device, settings: dict, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
     slug = "cuda" if device.type == "cuda" else device.type
     variant = "".join(f"-{k}={v}" for k, v in sorted(settings["overrides"].items()))
     variant += f"-at={settings['at_step']}" if settings.get("at_step") else ""
-    path = out_dir / f"speed-{slug}-{settings['preset']}{variant}.json"
+    stem = re.sub(r"[^A-Za-z0-9_.=+-]", "_", f"speed-{slug}-{settings['preset']}{variant}")[:200]
     payload = {
         "device": device_label(device),
         "torch_version": torch.__version__,
@@ -223,6 +225,6 @@ def write_speed(rows: list[dict], table: pd.DataFrame, device: torch.device, set
         "summary": table.to_dict(orient="records"),
         "rows": rows,
     }
-    path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
-    return path
+    text = json.dumps(payload, indent=1, default=str) + "\n"
+    return write_atomic(Path(out_dir) / f"{check_stem(stem)}.json", lambda tmp: tmp.write_text(text), within=out_dir)
 

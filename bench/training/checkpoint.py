@@ -119,6 +119,80 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict:
     return state
 
 
+def _shape(value) -> str:
+    if not isinstance(value, torch.Tensor):
+        return f"a {type(value).__name__}"
+    return f"{'x'.join(map(str, value.shape)) or 'scalar'} {str(value.dtype).removeprefix('torch.')}"
+
+
+def check_weights(weights, method, path: Path) -> None:
+    """Refuse, in one line naming the file, weights that do not fit `method`: the names,
+    shapes and dtypes of its state dict. Checked before loading, so a checkpoint of another
+    configuration is never half-loaded and never a multi-line size-mismatch error."""
+    own = method.state_dict()
+    if not isinstance(weights, dict):
+        raise BenchError(f"refusing checkpoint {path}: its weights are {_shape(weights)}, not a state dict")
+    missing, unexpected = sorted(set(own) - set(weights), key=str), sorted(set(weights) - set(own), key=str)
+    if missing or unexpected:
+        more = len(missing) + len(unexpected) - 1
+        what = (f"lacks {missing[0]!r}, which {method.name} has" if missing
+                else f"holds {unexpected[0]!r}, which {method.name} does not have")
+        raise BenchError(f"refusing checkpoint {path}: it {what}" + (f" (and {more} more differences)" if more else ""))
+    for key, mine in own.items():
+        theirs = weights[key]
+        if isinstance(mine, torch.Tensor) and (not isinstance(theirs, torch.Tensor) or theirs.shape != mine.shape
+                                              or theirs.dtype != mine.dtype):
+            raise BenchError(f"refusing checkpoint {path}: {key} is {_shape(theirs)}, {method.name} has {_shape(mine)} "
+                             "(a checkpoint of other settings?)")
+
+
+def check_resumable(state: dict, method, path: Path, max_step: int) -> None:
+    """Refuse, in one line naming the file, a checkpoint that cannot continue this run: its
+    weights do not fit the method, its step is not a whole number in [0, max_step], or its
+    history is not what the trainer writes."""
+    step = state.get("step")
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= max_step:
+        raise BenchError(f"refusing checkpoint {path}: its step {step!r} is not in 0..{max_step} (the run's steps)")
+    elapsed = state.get("elapsed_s")
+    if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool) or not 0 <= elapsed < float("inf"):
+        raise BenchError(f"refusing checkpoint {path}: its elapsed_s {elapsed!r} is not a time")
+    for key in ("losses", "evaluations"):
+        if not isinstance(state.get(key), list) or not all(isinstance(row, dict) for row in state[key]):
+            raise BenchError(f"refusing checkpoint {path}: its {key} are not a list of rows")
+    if not isinstance(state.get("optimizers"), list):
+        raise BenchError(f"refusing checkpoint {path}: its optimizer states are not a list")
+    check_weights(state.get("method"), method, path)
+
+
+def check_optimizers(states: list, optimizers: list, path: Path, stacked: bool = False) -> None:
+    """Refuse, in one line naming the file, optimizer states that do not fit `optimizers`:
+    their number, their parameter groups, and the shape of each moment against its
+    parameter's (`stacked`: the optimizers hold S seeds' parameters stacked on a first axis)."""
+    def refuse(why: str) -> BenchError:
+        return BenchError(f"refusing checkpoint {path}: {why}")
+
+    if len(states) != len(optimizers):
+        raise refuse(f"it holds {len(states)} optimizer states, the method trains with {len(optimizers)}")
+    for k, (state, opt) in enumerate(zip(states, optimizers)):
+        groups = state.get("param_groups") if isinstance(state, dict) else None
+        sizes = [len(g["params"]) if isinstance(g, dict) and isinstance(g.get("params"), list) else -1
+                 for g in groups] if isinstance(groups, list) else None
+        if sizes != [len(g["params"]) for g in opt.param_groups]:
+            raise refuse(f"optimizer {k}'s parameter groups do not fit the method's")
+        params = [p for g in opt.param_groups for p in g["params"]]
+        shapes = {i: (p.shape[1:] if stacked else p.shape) for i, p in zip((i for g in groups for i in g["params"]), params)}
+        moments = state.get("state")
+        if not isinstance(moments, dict) or not all(i in shapes and isinstance(m, dict) for i, m in moments.items()):
+            raise refuse(f"optimizer {k}'s state does not name its parameters")
+        for i, entry in moments.items():
+            for key, value in entry.items():
+                if not isinstance(value, torch.Tensor):
+                    raise refuse(f"optimizer {k}'s {key} of parameter {i} is {_shape(value)}")
+                if value.ndim and value.shape != shapes[i]:
+                    raise refuse(f"optimizer {k}'s {key} of parameter {i} is {_shape(value)}, the parameter "
+                                 f"{'x'.join(map(str, shapes[i]))}")
+
+
 def peek_step(path: Path) -> int:
     """The step a checkpoint was written at, without reading its weights into memory
     (memory-mapped); 0 when there is none."""

@@ -97,6 +97,8 @@ class Trainer:
             raise BenchError(f"{runs[0].method.name}: phase {late[0].name} starts at step {late[0].steps[0]}, after "
                              f"the run's {cfg.steps} steps; give the run more steps or its stages fewer")
         if opt_states is not None:
+            for run, states in zip(runs, opt_states):
+                checkpoint.check_optimizers(states, train_step.optimizers, run.checkpoint, stacked=len(runs) > 1)
             train_step.load_optimizer_states(opt_states)
         if opt_states is not None or step:
             train_step.load_log_windows([r.log_window for r in runs])
@@ -242,8 +244,19 @@ class Trainer:
                   if r.checkpoint is not None and r.checkpoint.exists() else None for r in runs]
         if all(state is None for state in states):
             return 0, None
+        for run, state in zip(runs, states):  # before anything is loaded: one line naming the file
+            if state is not None:
+                checkpoint.check_resumable(state, run.method, run.checkpoint, self.config.steps)
         steps = {state["step"] if state else 0 for state in states}
         if len(steps) > 1:
             raise BenchError(f"cannot resume these seeds together: their checkpoints are at steps "
                              f"{sorted(steps)}; resume them without --batch-seeds")
-        return steps.pop(), [checkpoint.restore(run, state) for run, state in zip(runs, states)]
+        return steps.pop(), [self._restore(run, state) for run, state in zip(runs, states)]
+
+    @staticmethod
+    def _restore(run: RunState, state: dict | None) -> list | None:
+        try:
+            return checkpoint.restore(run, state)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # its generators' states, say
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise BenchError(f"refusing checkpoint {run.checkpoint}: cannot restore it ({first})") from None

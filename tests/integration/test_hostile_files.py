@@ -170,10 +170,16 @@ def write_json(results, name, content):
 @pytest.mark.parametrize("corrupt, why", [
     (lambda r: [r], "a JSON list, not an object"),
     (lambda r: {k: v for k, v in r.items() if k != "status"}, "no 'status'"),
-    (lambda r: {**r, "seed": "zero"}, "'seed' is a str"),
-    (lambda r: {**r, "metrics": {"test": {**r["metrics"]["test"], "accuracy": None}}}, "metrics.test.accuracy is a null"),
-    (lambda r: {**r, "status": "great"}, "unknown status 'great'"),
-    (lambda r: {**r, "run_id": "../../.."}, "its run_id '../../..' is not its file name"),
+    (lambda r: {**r, "seed": "zero"}, 'seed: input should be a valid integer (got "zero")'),
+    (lambda r: {**r, "metrics": {"test": {**r["metrics"]["test"], "accuracy": None}}},
+     "the record: a completed run without metrics.test.accuracy"),
+    (lambda r: {**r, "metrics": {"test": {**r["metrics"]["test"], "accuracy": "high"}}},
+     'metrics.test.accuracy: input should be a valid number (got "high")'),
+    (lambda r: {**r, "status": "great"},
+     "status: input should be 'completed', 'diverged', 'failed' or 'interrupted' (got \"great\")"),
+    (lambda r: {**r, "run_id": "../../.."},
+     "run_id: string should match pattern '^[A-Za-z0-9_][A-Za-z0-9_.=+-]{0,199}$' (got \"../../..\")"),
+    (lambda r: {**r, "run_id": r["run_id"] + "-other"}, "its run_id '<run_id>-other' is not its file name"),
 ])
 def test_a_malformed_record_is_one_line_naming_the_file(trained, dirs, corrupt, why, capsys):
     record, _ = trained
@@ -181,7 +187,7 @@ def test_a_malformed_record_is_one_line_naming_the_file(trained, dirs, corrupt, 
     for command in (["report"], ["table"]):
         assert main([*command, "--results-dir", str(dirs[0])]) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert err == [f"bench: error: {path} is not a valid run record: {why}"]
+        assert err == [f"bench: error: {path} is not a valid run record: {why.replace('<run_id>', record['run_id'])}"]
 
 
 def test_a_record_cannot_send_a_figure_outside_the_results(trained, dirs, tmp_path):

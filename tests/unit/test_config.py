@@ -9,6 +9,12 @@ from bench.registry import METHODS
 INFOGAN, KMEANS = METHODS.get("infogan"), METHODS.get("kmeans_pixels")
 
 
+def test_integral_floats_are_integers_and_lists_tuples():
+    train, method = config.resolve(INFOGAN, "smoke", {"steps": 1e3, "lr_d": 1})
+    assert train.steps == 1000 and isinstance(train.steps, int) and method.lr_d == 1.0
+    assert config.parse_value("{[]: 1}") == "{[]: 1}" and config.parse_value("inf") == float("inf")
+
+
 def test_parse_overrides_types():
     assert config.parse_overrides(["a=3", "b=0.5", "c=true", "d=none", "e=hello", "f=1e-3"]) == {
         "a": 3, "b": 0.5, "c": True, "d": None, "e": "hello", "f": 0.001,
@@ -42,6 +48,12 @@ def test_preset_then_method_refinement_then_overrides():
         (INFOGAN, {"beta1": 1.0}, "beta1=1.0: must be < 1"),
         (INFOGAN, {"steps": None}, "steps=none is not allowed"),
         (INFOGAN, {"lambda_cont": float("nan")}, "lambda_cont=nan is not a valid float"),
+        # the probe of issue 24: only NaN was refused, an infinite rate trained; 2^70 steps passed the parser
+        (INFOGAN, {"lr_d": float("inf")}, "lr_d=inf is not a valid float: it must be finite"),
+        (INFOGAN, {"lr_g": config.parse_value("-inf")}, "lr_g=-inf is not a valid float: it must be finite"),
+        (INFOGAN, {"steps": 2**70}, "steps=1180591620717411303424: must be <= 9223372036854775807"),
+        (INFOGAN, {"steps": True}, "steps=True is not a valid int"),
+        (INFOGAN, {"beta1": "0.5"}, "beta1='0.5' is not a valid float"),
         (INFOGAN, {"metrics_backend": "other"}, "metrics_backend='other' is not one of 'bench', 'dlib'"),
         (METHODS.get("latentgan_ae"), {"architecture": "resnet"}, "architecture='resnet' is not one of"),
         (METHODS.get("unrolled_infogan"), {"k": -1}, "k=-1: must be >= 0"),

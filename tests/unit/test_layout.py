@@ -54,8 +54,10 @@ def test_no_import_cycle_among_project_modules():
         raise AssertionError(f"import cycle: {' -> '.join(exc.args[1])}") from None
 
 
-def test_the_registry_imports_nothing_of_the_project_but_its_error_type():
-    assert import_graph()["bench.registry"] <= {"bench.errors"}
+def test_the_registry_imports_nothing_of_the_project_but_its_error_type_and_the_name_pattern():
+    graph = import_graph()
+    assert graph["bench.registry"] <= {"bench.errors", "bench.names"}
+    assert graph["bench.names"] <= {"bench.errors"}
 
 
 def test_at_most_a_dozen_modules_directly_in_bench():
