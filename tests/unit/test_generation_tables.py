@@ -65,7 +65,8 @@ def generation_record(seed, score, prior=None, preset="paper"):
             "generation": {"kind": "classifier", "classes_covered": 10, "kl_uniform": 0.01, "classifier_score": score,
                            "frechet_distance": 3.0, "category_purity": 0.8, "n": 10000,
                            "reference": {"classes_covered": 10, "kl_uniform": 0.0, "classifier_score": 9.5,
-                                         "frechet_distance": 0.1, "category_purity": 0.99}}}
+                                         "frechet_distance": 0.1, "category_purity": 0.99, "n": 10000},
+                           "classifier": {"sha256": "0" * 64, "test_accuracy": 0.99}}}
 
 
 def test_the_learned_prior_claim_is_judged_against_the_fixed_prior(tmp_path):

@@ -46,7 +46,8 @@ def test_other_tools_can_check_records_with_the_exported_json_schema():
 
 
 def test_each_measure_has_its_model():
-    assert set(schema.MEASURES) == {"disentanglement", "morphometrics", "tsne", "reconstruction", "latent_kl"}
+    assert set(schema.MEASURES) == {"disentanglement", "morphometrics", "tsne", "reconstruction", "latent_kl",
+                                    "generation"}
     for name, model in schema.MEASURES.items():
         assert name in schema.Record.model_fields and issubclass(model, schema.BaseModel)
 
