@@ -202,7 +202,7 @@ class VariationalMethod(Method):
         return torch.cat([z, info_codes.one_hot(codes["categorical"], self.n_categories, z.dtype)], dim=1)
 
     def from_latent(self, z):
-        return self.decoder(z)
+        return self.decode(z)  # the one-hot code, if any, is already part of z
 
     # -- what the measurements read ----------------------------------------------------------
     def latent_kl(self, x: torch.Tensor) -> torch.Tensor:

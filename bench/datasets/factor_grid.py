@@ -11,6 +11,7 @@ so the random stream, and the metrics' samples, are dlib's.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
@@ -37,6 +38,10 @@ class FactorGrid:
         self.factor_names = (list(factor_names) if factor_names is not None
                              else [f"f{i}" for i in range(self.num_factors)])
         self.observation_shape = tuple(images.shape[1:])
+        combinations = math.prod(self.factors_num_values)  # Python integers: no overflow
+        if combinations > len(images):
+            raise BenchError(f"{where}: {combinations} factor combinations but {len(images)} images; the disentanglement "
+                             "metrics sample every combination (a full grid, as dSprites)")
         flat = np.ravel_multi_index(factors.T, self.factors_num_values)
         counts = np.bincount(flat, minlength=int(np.prod(self.factors_num_values)))
         if (counts == 0).any():
