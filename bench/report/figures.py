@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from bench.report import grids
+from bench.tracking import grids
 from bench.runs.records import changed_settings, variant_label
 
 
@@ -85,7 +85,7 @@ def grid_png(grid: grids.Grid, heading: str, out_dir: Path, stem: str) -> Path:
 
 def traversal_grids(method, out_dir: Path, stem: str, heading: str = "", matching: list | None = None,
                     columns: int = 10, seed: int = 0) -> list[Path]:
-    """`<stem>_categorical.png` and `<stem>_continuousJ.png` (see `bench.report.grids`)."""
+    """`<stem>_categorical.png` and `<stem>_continuousJ.png` (see `bench.tracking.grids`)."""
     return [grid_png(grid, heading or stem, out_dir, stem)
             for grid in grids.traversals(method, matching, columns, seed)]
 
@@ -98,14 +98,14 @@ def reconstruction_grid(method, images: torch.Tensor, out_dir: Path, stem: str, 
 
 def real_traversal_grid(method, images: torch.Tensor, out_dir: Path, stem: str, heading: str = "",
                         columns: int = 10) -> Path:
-    """`<stem>_fromreal.png` (see `bench.report.grids.from_real`)."""
+    """`<stem>_fromreal.png` (see `bench.tracking.grids.from_real`)."""
     return grid_png(grids.from_real(method, images, columns), heading or stem, out_dir, stem)
 
 
 def interpolation_grid(method, images: torch.Tensor, labels: torch.Tensor, out_dir: Path, stem: str,
                        heading: str = "", steps: int = 8) -> Path:
     """`<stem>_interpolations.png`: pairs of `images` (float in [-1, 1]) picked by their
-    `labels` (`bench.report.grids.interpolation_pairs`), interpolated in the latent space."""
+    `labels` (`bench.tracking.grids.interpolation_pairs`), interpolated in the latent space."""
     pairs = grids.interpolation_pairs(labels)
     first, second = zip(*pairs)
     row_labels = [f"{int(labels[a])} → {int(labels[b])}" for a, b in pairs]
