@@ -119,8 +119,10 @@ class InfoGAN(Method):
         cfg = config
         self.code_spec = CodeSpec(cfg.n_categories, cfg.n_continuous, (-1.0, 1.0), cfg.noise_dim)
         if key not in self.architectures:
-            sizes = ", ".join("x".join(map(str, k)) for k in self.architectures)
-            raise BenchError(f"{self.name} has architectures for {sizes} data, not {'x'.join(map(str, key))}")
+            images = ", ".join("x".join(map(str, k)) for k in self.architectures if len(k) == 2)
+            points = ", ".join(f"{k[0]}-D" for k in self.architectures if len(k) == 1)
+            what = f"{images} images" + (f" and {points} points" if points else "")
+            raise BenchError(f"{self.name} has architectures for {what}, not {'x'.join(map(str, key))}")
         trunk, generator = (self._slope(spec) for spec in self.architectures[key])
         self.trunk = build(trunk, self.image_shape)
         (features,) = self.trunk.out_shape
