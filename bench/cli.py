@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from bench import config as config_lib
@@ -233,6 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _written(paths) -> str:
+    """'written: DIR/stem.{md,csv,tex}' for the views of one table, each table on its own line."""
+    stems: dict[Path, list[str]] = {}
+    for path in map(Path, paths):
+        stems.setdefault(path.with_suffix(""), []).append(path.suffix[1:])
+    return "written: " + "\n         ".join(f"{stem}.{{{','.join(ext)}}}" if len(ext) > 1 else f"{stem}.{ext[0]}"
+                                            for stem, ext in stems.items())
+
+
 def cmd_list(args) -> int:
     print("methods:")
     for name in METHODS.names():
@@ -316,7 +326,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_speed(args) -> int:
-    from bench.report.tables import to_markdown
+    from bench.report.tables import terminal_text
     from bench.speed.measure import speed_table, write_speed
 
     args.dataset = resolve_dataset(args.dataset)
@@ -330,7 +340,7 @@ def cmd_speed(args) -> int:
                               batch_seeds=args.batch_seeds, at_step=args.at_step)
     if table.empty:
         raise BenchError("none of the selected methods has a gradient training step to time")
-    print(to_markdown(table))
+    print(terminal_text(table))
     settings = {"methods": methods, "dataset": args.dataset, "preset": args.preset, "overrides": overrides,
                 "warmup": args.warmup, "steps": args.steps, "repeats": args.repeats}
     if args.batch_seeds:
@@ -345,24 +355,27 @@ def cmd_table(args) -> int:
     from bench.datasets.npz import dataset_name, is_npz
     from bench.report.builder import results_folder, table_for
     from bench.report.speed import write_speed_tables
-    from bench.report.tables import to_markdown, write_table
+    from bench.report.tables import terminal_text, write_table
     from bench.runs.records import load_records
 
     if is_npz(args.dataset):  # the name its runs were recorded under
         args.dataset = dataset_name(Path(args.dataset[len("npz:"):]))
     out = args.out or results_folder(args.results_dir, "tables")
     if args.kind == "speed":
+        import pandas as pd
+
         written = write_speed_tables(args.results_dir, out)
         if not written:
             raise BenchError(f"no speed measurements under {args.results_dir}/speed; run `bench speed` first")
-        for path, _, _ in written:
-            print(path.read_text())
-        print("written: " + ", ".join(str(path) for path, _, _ in written))
+        for path, _, payload in written:
+            print(f"{path.stem}: {payload.get('device', 'unknown device')}")
+            print(terminal_text(pd.DataFrame(payload.get("summary") or []), full=path) + "\n")
+        print(_written(path for path, _, _ in written))
         return 0
     records = load_records(args.results_dir)
     table = table_for(args.kind, records, args.dataset)
-    print(to_markdown(table.table))
     paths = write_table(table.table, out, table.stem, table.latex)
+    print(terminal_text(table.table, table.terminal, paths[0]))
     if args.kind == "disentanglement":  # and how the metrics rank the same runs, once there are enough
         from bench.report.builder import correlation_table_for
         from bench.report.disentanglement import MIN_RUNS_FOR_CORRELATION
@@ -371,23 +384,23 @@ def cmd_table(args) -> int:
         if correlation is None:
             print(f"\n(rank correlation between the metrics: shown from {MIN_RUNS_FOR_CORRELATION} scored runs on)")
         else:
-            print(f"\n{correlation.title}\n\n{to_markdown(correlation.table)}")
-            paths += write_table(correlation.table, out, correlation.stem, correlation.latex)
-    print("\nwritten: " + ", ".join(str(p) for p in paths))
+            more = write_table(correlation.table, out, correlation.stem, correlation.latex)
+            print(f"\n{correlation.title}\n\n{terminal_text(correlation.table, full=more[0])}")
+            paths += more
+    print("\n" + _written(paths))
     return 0
 
 
 def cmd_verdicts(args) -> int:
     from bench.report.builder import tables_of, verdicts_of
-    from bench.report.tables import to_markdown, write_table
-    from bench.report.verdicts import RULE
+    from bench.report.tables import TERMINAL_WIDTH, terminal_text, write_table
     from bench.runs.records import load_records
 
     table = verdicts_of(tables_of(load_records(args.results_dir)))
-    print(to_markdown(table.table.drop(columns=["table"])))
-    print(f"\n{RULE}")
     paths = write_table(table.table, args.out or args.results_dir / "tables", table.stem, table.latex)
-    print("\nwritten: " + ", ".join(str(p) for p in paths))
+    print(terminal_text(table.table.drop(columns=["table"]), table.terminal, paths[0]))
+    print("\n" + textwrap.fill(table.note, TERMINAL_WIDTH))
+    print("\n" + _written(paths))
     return 0
 
 

@@ -260,11 +260,10 @@ def resolve(method_cls, preset: str, overrides: dict[str, Any], dataset: str | N
     if preset not in PRESETS:
         raise BenchError(f"unknown preset {preset!r}; available: {', '.join(PRESETS)}")
     (overrides,) = applicable([method_cls], overrides)
-    train_keys = TRAIN_KEYS
     method_keys = setting_names(method_cls) - TRAIN_KEYS
     merged = {**PRESETS[preset], **method_cls.presets.get(preset, {}),
               **method_cls.presets.get(f"{preset}@{dataset}", {}), **overrides}
-    train = build(TrainConfig, {k: v for k, v in merged.items() if k in train_keys})
+    train = build(TrainConfig, {k: v for k, v in merged.items() if k in TRAIN_KEYS})
     method = build(method_cls.Config, {k: v for k, v in merged.items() if k in method_keys})
     check_batch(train)
     return train, method

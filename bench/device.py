@@ -1,9 +1,12 @@
-"""Which device a run uses (cuda > mps > cpu), and what the machine is (recorded with
-every run: metrics drift between library versions and CPUs)."""
+"""Which device a run uses (cuda > mps > cpu), and what a run ran on: the machine, the
+libraries and the commit (recorded with every run and every speed measurement: metrics
+drift between library versions and CPUs)."""
 
 from __future__ import annotations
 
+import os
 import platform
+import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -56,3 +59,19 @@ def provenance(device: torch.device) -> dict:
         "cpu": cpu_model(),
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
     }
+
+
+def git_commit() -> str:
+    """HEAD of the repository the package lives in, '+dirty' if tracked files changed;
+    $BENCH_GIT_COMMIT where the code runs from a copy without .git (a lent GPU machine)."""
+    if os.environ.get("BENCH_GIT_COMMIT"):
+        return os.environ["BENCH_GIT_COMMIT"]
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", ".", ":!results"],
+                               cwd=here.parent, capture_output=True).returncode != 0
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")

@@ -20,8 +20,9 @@ def list_methods(pattern: str = "*") -> list[str]:
 
 def method_config(name: str, preset: str | None = None, dataset: str | None = None, **overrides):
     """The method's Config: its defaults, the preset's refinements (if a preset is named, and
-    those for `dataset`), then `overrides` (trainer settings among them are ignored here),
-    each type-checked."""
+    those for `dataset`), then `overrides`, each type-checked. With a preset, trainer settings
+    among `overrides` (steps, batch_size, ...) are checked and left to the trainer's config;
+    without one they are refused as unknown settings."""
     cls = METHODS.get(name)
     if preset is not None:
         return config.resolve(cls, preset, overrides, dataset)[1]

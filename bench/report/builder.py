@@ -51,6 +51,8 @@ class Table:
     table: pd.DataFrame
     latex: Latex
     paths: tuple[Path, ...] = ()
+    note: str = ""  # said under the title (the verdicts' rule)
+    terminal: tuple[str, ...] = ()  # the columns a terminal shows first (`tables.terminal_view`)
 
     @property
     def command(self) -> str:
@@ -68,30 +70,31 @@ def table_for(kind: str, records: pd.DataFrame, dataset: str) -> Table:
         table = clustering.clustering_table(records, dataset)
         if dataset in claimed_datasets():
             return Table(kind, dataset, f"Clustering, {dataset}: test error %, NMI, ARI beside the papers' claims",
-                         f"clustering_{dataset}", table, clustering.LATEX)
+                         f"clustering_{dataset}", table, clustering.LATEX, terminal=clustering.TERMINAL)
         # no paper claims anything here: the table came without claim columns
         latex = Latex(tuple(c for c in clustering.LATEX.columns if c != "claimed error %"), clustering.LATEX.headers)
         return Table(kind, dataset, f"Clustering, {dataset}: test error %, NMI, ARI", f"clustering_{dataset}",
-                     table, latex)
+                     table, latex, terminal=clustering.TERMINAL)
     if kind == "qloss":
         return Table(kind, dataset, f"Unrolled InfoGAN, {dataset}: final Q losses per unroll steps K",
-                     f"qloss_{dataset}", qloss.qloss_table(records, dataset), qloss.LATEX)
+                     f"qloss_{dataset}", qloss.qloss_table(records, dataset), qloss.LATEX, terminal=qloss.TERMINAL)
     if kind == "disentanglement":
         return Table(kind, dataset, f"Disentanglement, {dataset}: metrics against the ground-truth factors",
                      f"disentanglement_{dataset}", disentanglement.disentanglement_table(records, dataset),
-                     disentanglement.LATEX)
+                     disentanglement.LATEX, terminal=disentanglement.TERMINAL)
     if kind == "morphometrics":
         return Table(kind, dataset, f"Morphometrics, {dataset}: which continuous code drives which morphometric",
                      f"morphometrics_{dataset}", morphometrics.morphometric_table(records, dataset),
-                     morphometrics.LATEX)
+                     morphometrics.LATEX, terminal=morphometrics.TERMINAL)
     if kind == "generation":
         return Table(kind, dataset, f"Generation, {dataset}: what the generators draw, scored by the suite's "
                                     f"{dataset} classifier", f"generation_{dataset}",
-                     generation.generation_table(records, dataset), generation.GENERATION_LATEX)
+                     generation.generation_table(records, dataset), generation.GENERATION_LATEX,
+                     terminal=generation.GENERATION_TERMINAL)
     if kind == "modes":
         return Table(kind, dataset, f"Modes, {dataset}: the 2-D mixture's modes a generator covers, per unroll "
                                     "steps K", f"modes_{dataset}", generation.modes_table(records, dataset),
-                     generation.MODES_LATEX)
+                     generation.MODES_LATEX, terminal=generation.MODES_TERMINAL)
     raise BenchError(f"unknown table kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
@@ -258,12 +261,13 @@ def _tables(records: pd.DataFrame):
 
 
 VERDICT_LATEX = Latex(columns=("claim", "source", "runs", "ours", "95 % interval", "seeds", "verdict"))
+VERDICT_TERMINAL = ("claim", "verdict", "runs", "ours", "seeds", "95 % interval", "source")
 
 
 def verdicts_of(tables: list[Table]) -> Table:
     """The table of every claim's verdict in `tables` (`bench verdicts`), the rule as its title's note."""
-    return Table(VERDICTS, "", f"Verdicts: every claim beside what this suite measured. {RULE}", VERDICTS,
-                 verdict_table(tables), VERDICT_LATEX)
+    return Table(VERDICTS, "", "Verdicts: every claim beside what this suite measured", VERDICTS,
+                 verdict_table(tables), VERDICT_LATEX, note=RULE, terminal=VERDICT_TERMINAL)
 
 
 def verdict_table(tables: list[Table]) -> pd.DataFrame:

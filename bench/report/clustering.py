@@ -19,7 +19,7 @@ import pandas as pd
 
 from bench.registry import METHODS
 from bench.report.claims import CLAIMS, NO_CLAIM
-from bench.report.tables import Claim, Latex, OutOf, not_completed, stat
+from bench.report.tables import Claim, Latex, OutOf, grouped_table, label, not_completed, runs_of, stat
 from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Interval, Verdict, bootstrap_interval, judge, not_its_protocol
 from bench.runs.records import settings_of
 
@@ -33,6 +33,7 @@ LATEX = Latex(columns=("method", "preset", "K", "test error %", "best", "NMI", "
                        "verdict"),
               headers=(("test error %", "error %"), ("claimed error %", "claimed %")),
               cite=("claim source", "claimed error %"))
+TERMINAL = ("method", "preset", "K", "test error %", "claimed error %", "verdict", "seeds", "NMI", "device")
 
 
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
@@ -42,24 +43,25 @@ def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFr
     different device kinds (cpu, cuda) are separate rows. Claims of `dataset` with no runs
     stay as "not run" rows, so the table shows what the suite has not reproduced yet; a
     dataset no paper claims anything on gets no claim columns."""
-    runs = records[records["dataset"] == dataset] if not records.empty else records
     claims = CLAIMS[CLAIMS["dataset"] == dataset]
-    rows = [_measured_row(key, group, claims, NO_CLAIM.get(dataset, {})) for key, group in
-            (runs.groupby(["method", "preset", "variant", "device_kind"], sort=True) if not runs.empty else [])]
-    matched = {(row["method"].split(" [")[0], row["K"]) for row in rows if row["claim source"]}
-    for _, claim in claims.iterrows():
-        if (claim["method"], claim["K"]) in matched:
-            continue
-        rows.append({
-            "method": claim["method"], "preset": None, "device": None, "K": int(claim["K"]), "mapping": None,
-            "test error %": "not run", "95 % interval": None, "collapsed": "", "error % (most confident)": None,
-            "NMI": None, "ARI": None, "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
-            "verdict": Verdict(INCONCLUSIVE, NO_RUN, claim=_claim_text(dataset, claim["method"], int(claim["K"])),
-                               source=claim["source"]),
-            "claim source": claim["source"],
-        })
-    table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)  # object: K stays an int beside None
+    no_claim = NO_CLAIM.get(dataset, {})
+    table = grouped_table(runs_of(records, dataset), COLUMNS, lambda key, group: _measured_row(key, group, claims,
+                                                                                             no_claim),
+                          not_run=lambda rows: _not_run(rows, claims, dataset))
     return table if len(claims) else table.drop(columns=["claimed error %", "verdict", "claim source"])
+
+
+def _not_run(rows: list[dict], claims: pd.DataFrame, dataset: str) -> list[dict]:
+    """A "not run" row for each claim no measured row carries."""
+    matched = {(row["method"].name, row["K"]) for row in rows if row["claim source"]}
+    return [{
+        "method": claim["method"], "preset": None, "device": None, "K": int(claim["K"]), "mapping": None,
+        "test error %": "not run", "95 % interval": None, "collapsed": "", "error % (most confident)": None,
+        "NMI": None, "ARI": None, "seeds": 0, "not completed": "", "claimed error %": _claimed(claim.to_frame().T),
+        "verdict": Verdict(INCONCLUSIVE, NO_RUN, claim=_claim_text(dataset, claim["method"], int(claim["K"])),
+                           source=claim["source"]),
+        "claim source": claim["source"],
+    } for _, claim in claims.iterrows() if (claim["method"], claim["K"]) not in matched]
 
 
 def collapsed(accuracy: pd.Series, clusters_used: pd.Series, k: int, n_classes: int) -> pd.Series:
@@ -94,7 +96,7 @@ def _measured_row(key, group: pd.DataFrame, claims: pd.DataFrame, no_claim: dict
         verdict = judge(error.values, claimed.mean, "lower", **context) if preset == "paper" \
             else not_its_protocol(preset, error.values, **context)
     return {
-        "method": method + (f" [{variant}]" if variant else ""),
+        "method": label(method, variant),
         "preset": preset,
         "device": device,
         "K": k,

@@ -20,14 +20,15 @@ from pathlib import Path
 import pandas as pd
 
 from bench.names import check_name
-from bench.report.figures import new_figure, save, wrap
+from bench.report.figures import legend_below, new_figure, save, settings_footnote, settings_lines, wrap
+from bench.report.tables import Label
 
 COLUMNS = 3
 
 
-def seed_curves(records: pd.DataFrame, dataset: str, preset: str) -> dict[str, list[dict]]:
+def seed_curves(records: pd.DataFrame, dataset: str, preset: str) -> dict[Label, list[dict]]:
     """'method [variant]' -> one entry per seed with periodic evaluations: seed, status,
-    steps, accuracies, and which mapping scored them."""
+    steps, accuracies, the steps the run was set to train, and which mapping scored them."""
     runs = records[(records["dataset"] == dataset) & (records["preset"] == preset)] if not records.empty else records
     out: dict[str, list[dict]] = {}
     for (method, variant), group in (runs.groupby(["method", "variant"], sort=True) if not runs.empty else []):
@@ -42,12 +43,15 @@ def seed_curves(records: pd.DataFrame, dataset: str, preset: str) -> dict[str, l
             final = run.get(f"metrics.test.{key}")
             if run["status"] == "completed" and isinstance(final, float) and not math.isnan(final):
                 points.append((int(run["steps"]), final))
+            planned = run.get("config.train.steps")
             if points:
                 curves.append({"seed": int(run["seed"]), "status": run["status"], "steps": [p[0] for p in points],
                                "accuracy": [p[1] for p in points], "many_to_one": many,
-                               "classes": int(run.get("n_classes") or 10)})
+                               "classes": int(run.get("n_classes") or 10),
+                               "planned": int(planned) if isinstance(planned, (int, float)) and planned == planned
+                               else max(p[0] for p in points)})
         if curves:
-            out[method + (f" [{variant}]" if variant else "")] = curves
+            out[Label(method, variant)] = curves
     return out
 
 
@@ -67,12 +71,17 @@ def accuracy_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, st
     return written
 
 
-def _figure(groups: dict[str, list[dict]], dataset: str, preset: str):
+def _figure(groups: dict[Label, list[dict]], dataset: str, preset: str):
     import seaborn as sns
 
     rows = math.ceil(len(groups) / COLUMNS)
     columns = min(COLUMNS, len(groups))
-    fig = new_figure(4.2 * columns, 3.3 * rows + 0.7)
+    width = 4.4 * columns
+    height = 4.2 * rows + 0.8
+    notes = settings_lines(groups, width)
+    fig = new_figure(width, height + 0.13 * notes)
+    bottom = 0.13 * notes / (height + 0.13 * notes)  # room for the settings under the panels
+    fig.set_layout_engine("constrained", rect=(0, bottom, 1, 1 - bottom))
     axes = fig.subplots(rows, columns, squeeze=False)
     colours = sns.color_palette("tab10", 10)
     for ax, (name, curves) in zip(axes.flat, groups.items()):
@@ -82,47 +91,52 @@ def _figure(groups: dict[str, list[dict]], dataset: str, preset: str):
             ax.plot(curve["steps"], curve["accuracy"], color=colours[curve["seed"] % 10], linestyle="-" if done else "--",
                     marker="o", markersize=3, linewidth=1.3,
                     label=f"seed {curve['seed']}" + ("" if done else f" ({curve['status']})"))
-        ax.axhline(1 / classes, color="0.6", linestyle=":", linewidth=1)
-        ax.axhline(2 / classes, color="0.35", linestyle=":", linewidth=1)
-        ax.text(1.0, 2 / classes, " collapse", transform=ax.get_yaxis_transform(), fontsize=7, va="bottom",
-                ha="right", color="0.35")
+        for level, text, shade in ((1 / classes, "chance", "0.6"), (2 / classes, "collapse (2 × chance)", "0.35")):
+            ax.axhline(level, color=shade, linestyle=":", linewidth=1)
+            ax.text(0.01, level, text, transform=ax.get_yaxis_transform(), fontsize=6.5, va="bottom", ha="left",
+                    color=shade)
         mapping = "many-to-one" if curves[0]["many_to_one"] else "Hungarian"
-        ax.set_title(wrap(f"{name} ({mapping})", 4.0, 9), fontsize=9)
+        ax.set_title(wrap(f"{name.short()} ({mapping})", 4.2, 9), fontsize=9)
         ax.set_ylim(0, 1)
+        ax.set_xlim(0, max(c["planned"] for c in curves) * 1.02)  # the whole run: a stopped run ends early
         ax.set_xlabel("training step", fontsize=8)
         ax.set_ylabel("test accuracy", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right", frameon=False)
+        legend_below(ax, columns=3)
     for ax in list(axes.flat)[len(groups):]:
         ax.set_visible(False)
     fig.suptitle(wrap(f"Test accuracy over training: {dataset}, {preset} preset (one line per seed; dashed: did not "
-                      "complete; dotted: chance and the collapse threshold, twice chance)", 4.2 * columns), fontsize=10)
-    fig.tight_layout()
+                      "complete; dotted: chance and the collapse threshold, twice chance)", width), fontsize=10)
+    settings_footnote(fig, groups, width)
     return fig
 
 
-def qloss_groups(records: pd.DataFrame, dataset: str, preset: str) -> dict[str, dict[str, pd.DataFrame]]:
-    """'K=10, lookahead[, other settings]' -> {"q_cont"/"q_disc": steps x seeds} of the unrolled
-    InfoGAN runs of (dataset, preset) that logged them (their window means)."""
+def qloss_groups(records: pd.DataFrame, dataset: str, preset: str) -> tuple[dict[str, dict[str, pd.DataFrame]],
+                                                                             list[Label]]:
+    """'K=10, lookahead[, other settings or their tag]' -> {"q_cont"/"q_disc": steps x seeds} of
+    the unrolled InfoGAN runs of (dataset, preset) that logged them (their window means), and
+    the other settings' labels."""
     from bench.report.qloss import METHOD, default_procedure
     from bench.runs.records import settings_of, variant_label
 
     runs = records[(records["method"] == METHOD) & (records["dataset"] == dataset) & (records["preset"] == preset)]
     out: dict[str, dict[str, pd.DataFrame]] = {}
+    others: set[Label] = set()
     for _, run in runs.sort_values("seed").iterrows():
         losses = run.get("losses")
         if not isinstance(losses, list) or not losses or run["status"] == "failed":
             continue
         settings = settings_of(run.get("variant", ""))
-        other = variant_label({k: v for k, v in settings.items() if k not in ("k", "unroll_rule")})
+        other = Label("", variant_label({k: v for k, v in settings.items() if k not in ("k", "unroll_rule")}))
         name = f"K={int(run['config.method.k'])}, {settings.get('unroll_rule', default_procedure())}" + \
-            (f", {other}" if other else "")
+            (f", {other.short()}" if other else "")
+        others.add(other)
         for term in ("q_cont", "q_disc"):
             points = pd.Series({row["step"]: row[term] for row in losses if term in row}, dtype=float)
             if not points.empty:
                 out.setdefault(name, {}).setdefault(term, pd.DataFrame())[int(run["seed"])] = points
-    return {name: terms for name, terms in sorted(out.items(), key=lambda item: _k_order(item[0]))}
+    return {name: terms for name, terms in sorted(out.items(), key=lambda item: _k_order(item[0]))}, sorted(others)
 
 
 def _k_order(name: str) -> tuple[int, str]:
@@ -138,18 +152,23 @@ def qloss_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, 
     runs = records[records["method"] == "unrolled_infogan"]
     for dataset, preset in runs[["dataset", "preset"]].drop_duplicates().sort_values(["dataset", "preset"]).itertuples(
             index=False):
-        groups = qloss_groups(records, dataset, preset)
+        groups, others = qloss_groups(records, dataset, preset)
         if groups:
             name = f"qloss-{check_name(dataset, 'dataset')}-{check_name(preset, 'preset')}.png"
-            path = save(_qloss_figure(groups, dataset, preset), Path(out_dir) / name, within=out_dir)
+            path = save(_qloss_figure(groups, dataset, preset, others), Path(out_dir) / name, within=out_dir)
             written.append((path, dataset, preset))
     return written
 
 
-def _qloss_figure(groups: dict[str, dict[str, pd.DataFrame]], dataset: str, preset: str):
+def _qloss_figure(groups: dict[str, dict[str, pd.DataFrame]], dataset: str, preset: str, others: list[Label]):
     import seaborn as sns
 
-    fig = new_figure(11.0, 4.4 + 0.3 * sum(name.count(",") + 1 for name in groups))
+    width = 11.0
+    notes = settings_lines(others, width)
+    height = 4.6 + 0.25 * len(groups)
+    fig = new_figure(width, height + 0.13 * notes)
+    bottom = 0.13 * notes / (height + 0.13 * notes)
+    fig.set_layout_engine("constrained", rect=(0, bottom, 1, 1 - bottom))
     axes = fig.subplots(1, 2, squeeze=False)[0]
     colours = dict(zip(groups, sns.color_palette("tab10", max(len(groups), 1))))
     labels = {"q_cont": "continuous codes (q_cont; lookahead, folded_q: 0.1 x learned-std NLL)",
@@ -172,15 +191,15 @@ def _qloss_figure(groups: dict[str, dict[str, pd.DataFrame]], dataset: str, pres
         values = pd.concat([t[term].stack() for t in groups.values() if term in t]) if drawn else pd.Series()
         if drawn and (values > 0).all() and values.max() > 20 * values.min():  # decades apart: a log axis
             ax.set_yscale("log")
-        ax.set_title(labels[term], fontsize=9)
+        ax.set_title(wrap(labels[term], width / 2, 9), fontsize=9)
         ax.set_xlabel("training step", fontsize=8)
         ax.set_ylabel("Q loss (mean of the log window)", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         if drawn:
-            ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+            legend_below(ax, columns=1)
     fig.suptitle(wrap(f"Unrolled InfoGAN: Q losses over training per unroll steps K and procedure (the report's "
-                      f"Fig. 12): {dataset}, {preset} preset; lines: mean over seeds, band: their range", 11.0),
+                      f"Fig. 12): {dataset}, {preset} preset; lines: mean over seeds, band: their range", width),
                  fontsize=10)
-    fig.tight_layout()
+    settings_footnote(fig, others, width)
     return fig

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bench.evaluation.disentanglement import KEYS
-from bench.report.tables import NA, Latex, Stat, not_completed, stat
+from bench.report.tables import NA, Latex, Stat, grouped_table, label, not_completed, runs_of, stat
 
 PREFIX = "disentanglement.metrics."
 UDR = "udr.score"  # each run's UDR among the seeds of its group (`bench udr`)
@@ -33,6 +33,7 @@ SHORT = {"beta_vae": "BetaVAE", "factor_vae": "FactorVAE", "mig": "MIG", "dci_di
 # a paper's table: short metric names, the backend and not-completed counts left to the CSV
 LATEX = Latex(columns=("method", "preset", "seeds", *KEYS, "udr"), headers=tuple(SHORT.items()))
 MIN_RUNS_FOR_CORRELATION = 10
+TERMINAL = ("method", "preset", "seeds", "mig", "udr", "dci_disentanglement", "beta_vae", "factor_vae")
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,29 +82,26 @@ def disentanglement_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
     method the metrics do not apply to) are left out; no runs give a table with no rows."""
     keys = metric_keys(records)
     columns = ["method", "preset", "device", "seeds", "backend", *keys, "not completed"]
-    if records.empty or "dataset" not in records:
-        return pd.DataFrame(columns=columns, dtype=object)
-    runs = records[records["dataset"] == dataset]
-    rows = []
-    for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
-                                                                  sort=True):
-        done = group[group["status"] == "completed"]
-        scored = done[_has_scores(done)]
-        if scored.empty and not done.empty:
-            continue
-        missing = len(done) - len(scored)
-        backends = scored["disentanglement.backend"].dropna().unique() if "disentanglement.backend" in scored else []
-        rows.append({
-            "method": method + (f" [{variant}]" if variant else ""),
-            "preset": preset,
-            "device": device,
-            "seeds": len(scored),
-            "backend": ", ".join(sorted(backends)) or "—",
-            **{k: _scores(scored.get(_column(k), pd.Series(dtype=float))) for k in keys},
-            "not completed": ", ".join(filter(None, [not_completed(group),
-                                                     f"{missing} without scores" if missing else ""])),
-        })
-    return pd.DataFrame(rows, columns=columns, dtype=object)
+    return grouped_table(runs_of(records, dataset), columns, lambda key, group: _row(*key, group, keys))
+
+
+def _row(method: str, preset: str, variant: str, device: str, group: pd.DataFrame, keys: list[str]) -> dict | None:
+    done = group[group["status"] == "completed"]
+    scored = done[_has_scores(done)]
+    if scored.empty and not done.empty:
+        return None
+    missing = len(done) - len(scored)
+    backends = scored["disentanglement.backend"].dropna().unique() if "disentanglement.backend" in scored else []
+    return {
+        "method": label(method, variant),
+        "preset": preset,
+        "device": device,
+        "seeds": len(scored),
+        "backend": ", ".join(sorted(backends)) or "—",
+        **{k: _scores(scored.get(_column(k), pd.Series(dtype=float))) for k in keys},
+        "not completed": ", ".join(filter(None, [not_completed(group),
+                                                 f"{missing} without scores" if missing else ""])),
+    }
 
 
 def scored_runs(records: pd.DataFrame, dataset: str) -> pd.DataFrame:

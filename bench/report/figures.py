@@ -6,9 +6,10 @@ Also two figures of variational methods: traversals that start from encoded real
 continuous code j) and the average KL per latent from a run record (its Fig. 15).
 
 Every figure is drawn on a bare Agg figure (no pyplot state) and saved without a
-Software stamp (`save`), so the same input always gives the same bytes. Titles are
-wrapped to the figure's width and sit above the whole figure, so no legend or long
-method name pushes them off the canvas.
+Software stamp (`save`), so the same input always gives the same bytes. Every figure has a
+title wrapped to its width, labelled axes, and legends outside the plotting area
+(`legend_below`), so they cover nothing; a long variant shows as its tag, its settings
+listed under the figure (`settings_footnote`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import torch
 
 from bench.files import write_atomic
 from bench.names import check_run_id, check_stem
-from bench.report import grids
 from bench.runs.records import changed_settings, variant_label
+from bench.tracking import grids
 
 
 def new_figure(width: float, height: float):
@@ -47,6 +48,30 @@ def wrap(text: str, width_inches: float, fontsize: float = 10) -> str:
     """`text` with each line wrapped to about the characters that fit `width_inches`."""
     chars = max(20, int(width_inches * 72 / (0.55 * fontsize)))
     return "\n".join(textwrap.fill(line, chars) for line in text.splitlines())
+
+
+def legend_below(ax, columns: int = 3, fontsize: float = 7, **kwargs) -> None:
+    """The axes' legend under it, outside the plotting area and clear of the x label, so it covers nothing."""
+    ax.legend(fontsize=fontsize, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=columns,
+              **kwargs)
+
+
+def _settings(labels, width_inches: float) -> str:
+    notes = dict.fromkeys(f"{label.tag} = {label.variant}" for label in labels if getattr(label, "long", False))
+    return wrap("\n".join(notes), width_inches, 7) if notes else ""
+
+
+def settings_lines(labels, width_inches: float = 1e9) -> int:
+    """How many lines `settings_footnote` takes (to leave room for it: about 0.13 inch each)."""
+    text = _settings(labels, width_inches)
+    return len(text.splitlines()) + 1 if text else 0
+
+
+def settings_footnote(fig, labels, width_inches: float) -> None:
+    """Under the figure, the settings behind each tag its labels show (`Label.short`)."""
+    text = _settings(labels, width_inches)
+    if text:
+        fig.text(0.01, 0.005, text, fontsize=7, ha="left", va="bottom", color="0.3")
 
 
 def run_name(record: dict) -> str:
@@ -89,7 +114,7 @@ def grid_png(grid: grids.Grid, heading: str, out_dir: Path, stem: str) -> Path:
 
 def traversal_grids(method, out_dir: Path, stem: str, heading: str = "", matching: list | None = None,
                     columns: int = 10, seed: int = 0) -> list[Path]:
-    """`<stem>_categorical.png` and `<stem>_continuousJ.png` (see `bench.report.grids`)."""
+    """`<stem>_categorical.png` and `<stem>_continuousJ.png` (see `bench.tracking.grids`)."""
     return [grid_png(grid, heading or stem, out_dir, stem)
             for grid in grids.traversals(method, matching, columns, seed)]
 
@@ -102,14 +127,14 @@ def reconstruction_grid(method, images: torch.Tensor, out_dir: Path, stem: str, 
 
 def real_traversal_grid(method, images: torch.Tensor, out_dir: Path, stem: str, heading: str = "",
                         columns: int = 10) -> Path:
-    """`<stem>_fromreal.png` (see `bench.report.grids.from_real`)."""
+    """`<stem>_fromreal.png` (see `bench.tracking.grids.from_real`)."""
     return grid_png(grids.from_real(method, images, columns), heading or stem, out_dir, stem)
 
 
 def interpolation_grid(method, images: torch.Tensor, labels: torch.Tensor, out_dir: Path, stem: str,
                        heading: str = "", steps: int = 8) -> Path:
     """`<stem>_interpolations.png`: pairs of `images` (float in [-1, 1]) picked by their
-    `labels` (`bench.report.grids.interpolation_pairs`), interpolated in the latent space."""
+    `labels` (`bench.tracking.grids.interpolation_pairs`), interpolated in the latent space."""
     pairs = grids.interpolation_pairs(labels)
     first, second = zip(*pairs)
     row_labels = [f"{int(labels[a])} → {int(labels[b])}" for a, b in pairs]
@@ -121,15 +146,21 @@ GROUP_COLOURS = {"info": "tab:orange", "incompressible": "tab:blue"}
 
 
 def latent_kl_figure(record: dict, out_dir: Path) -> Path:
-    """`out_dir/kl-{run_id}.png`: the record's average KL(q(z_j|x) || N(0, 1)) of each latent
-    on test images, coloured by group, each group's mean dashed; and, where the loss history
-    logs it per group (`kl_<group>`), that average on the training batches over steps."""
+    """`out_dir/kl-{run_id}.png` (`latent_kl_plot`)."""
+    return save(latent_kl_plot(record), Path(out_dir) / f"kl-{check_run_id(record['run_id'])}.png", within=out_dir)
+
+
+def latent_kl_plot(record: dict):
+    """The record's average KL(q(z_j|x) || N(0, 1)) of each latent on test images, coloured by
+    group, each group's mean dashed; and, where the loss history logs it per group
+    (`kl_<group>`), that average on the training batches over steps."""
     kl = record["latent_kl"]
     groups = sorted(kl["groups"].items(), key=lambda item: min(item[1]))
     curves = {name: [(row["step"], row[f"kl_{name}"]) for row in record.get("losses") or []
                      if row.get(f"kl_{name}") is not None] for name, _ in groups}
     curves = {name: points for name, points in curves.items() if points}
-    fig = new_figure(10.0 if curves else 6.0, 4.2)
+    width = 10.0 if curves else 6.0
+    fig = new_figure(width, 4.6)
     axes = fig.subplots(1, 2 if curves else 1, squeeze=False)[0]
     ax = axes[0]
     for name, idx in groups:
@@ -137,24 +168,27 @@ def latent_kl_figure(record: dict, out_dir: Path) -> Path:
         ax.bar(idx, [kl["per_latent"][j] for j in idx], color=colour, label=f"{name} (mean {kl['group_mean'][name]:.3g})")
         ax.hlines(kl["group_mean"][name], min(idx) - 0.4, max(idx) + 0.4, colors=colour, linestyles="dashed")
     ax.set(xlabel="latent j", ylabel="KL(q(z_j|x) || N(0, 1)), nats",
-           title=f"test images (n = {kl['n']})", xticks=range(len(kl["per_latent"])))
-    ax.legend(frameon=False, fontsize=8)
+           title=f"test images (n = {int(kl['n']):,})", xticks=range(len(kl["per_latent"])))
+    legend_below(ax, columns=2, fontsize=8)
     if curves:
         ax = axes[1]
         for name, points in curves.items():
             steps, values = zip(*points)
             ax.plot(steps, values, color=GROUP_COLOURS.get(name, "tab:gray"), label=name)
         ax.set(xlabel="training step", ylabel="KL per latent, nats", title="training batches (logged means)")
-        ax.legend(frameon=False, fontsize=8)
-    fig.suptitle(f"Average KL per latent: {run_name(record)}, {record.get('dataset', '')}, "
-                 f"{record.get('preset', '?')}, seed {record.get('seed', '?')}", fontsize=10)
+        legend_below(ax, columns=2, fontsize=8)
+    fig.suptitle(wrap(f"Average KL per latent: {run_name(record)}", width), fontsize=10)
     fig.tight_layout()
-    return save(fig, Path(out_dir) / f"kl-{check_run_id(record['run_id'])}.png", within=out_dir)
+    return fig
 
 
 def tsne_figure(record: dict, out_dir: Path) -> Path:
-    """`out_dir/tsne-{run_id}.png`: the record's t-SNE layout of embed(x) on test images,
-    one colour per true class."""
+    """`out_dir/tsne-{run_id}.png` (`tsne_plot`)."""
+    return save(tsne_plot(record), Path(out_dir) / f"tsne-{check_run_id(record['run_id'])}.png", within=out_dir)
+
+
+def tsne_plot(record: dict):
+    """The record's t-SNE layout of embed(x) on test images, one colour per true class."""
     import pandas as pd
     import seaborn as sns
 
@@ -171,7 +205,7 @@ def tsne_figure(record: dict, out_dir: Path) -> Path:
     ax.set(xticks=[], yticks=[], xlabel="t-SNE 1", ylabel="t-SNE 2")
     fig.suptitle(wrap(_tsne_title(record, len(points)), 6.4), fontsize=10)
     fig.tight_layout()
-    return save(fig, Path(out_dir) / f"tsne-{check_run_id(record['run_id'])}.png", within=out_dir)
+    return fig
 
 
 def _tsne_title(record: dict, n: int) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.report.claims import GENERATION_CLAIMS, MODE_CLAIMS
-from bench.report.tables import Latex, not_completed, stat
+from bench.report.tables import Latex, grouped_table, label, not_completed, runs_of, stat
 from bench.report.verdicts import judge, judge_comparison, not_its_protocol
 from bench.runs.records import settings_of, variant_label
 
@@ -35,13 +35,16 @@ GENERATION_LATEX = Latex(columns=("method", "preset", "seeds", *[name for name, 
 MODES_LATEX = Latex(columns=("K", "unroll rule", "other settings", "preset", "seeds",
                              *[name for name, _, _ in MODES.values()], "claim", "verdict"),
                     cite=("claim source", "claim"))
+GENERATION_TERMINAL = ("method", "preset", "seeds", "classes covered", "classifier score", "Fréchet distance",
+                       "verdict")
+MODES_TERMINAL = ("K", "unroll rule", "preset", "seeds", "modes covered", "high quality %", "verdict", "other settings")
 
 
 def _with(records: pd.DataFrame, dataset: str, kind: str) -> pd.DataFrame:
     """`dataset`'s runs of methods whose completed runs carry `kind` generation measures."""
-    if records.empty or f"{PREFIX}kind" not in records:
+    if f"{PREFIX}kind" not in records:
         return records.iloc[0:0]
-    runs = records[records["dataset"] == dataset]
+    runs = runs_of(records, dataset)
     measured = runs.loc[runs[f"{PREFIX}kind"] == kind, "method"].unique()
     return runs[runs["method"].isin(measured)]
 
@@ -53,23 +56,26 @@ def _values(done: pd.DataFrame, key: str, scale: float = 1.0) -> pd.Series:
 
 def generation_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     runs = _with(records, dataset, "classifier")
-    rows = []
     reference = runs[[c for c in runs.columns if c.startswith(f"{PREFIX}reference.")]].dropna(how="all")
+    first = []
     if len(reference):  # every record scored by the same classifier carries the same reference
-        first = reference.iloc[-1]
-        rows.append({"method": "real training images (10,000)", "seeds": None,
-                     **{name: stat([first.get(f"{PREFIX}reference.{key}")], digits)
-                        for key, (name, digits, _) in MEASURES.items()}})
-    for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
-                                                                  sort=True):
-        done = group[(group["status"] == "completed") & group[f"{PREFIX}kind"].notna()]
-        row = {"method": method + (f" [{variant}]" if variant else ""), "preset": preset, "device": device,
-               "seeds": len(done), "not completed": not_completed(group),
-               **{name: stat(_values(done, key), digits, better=better)
-                  for key, (name, digits, better) in MEASURES.items()}}
-        row.update(_generation_claim(runs, method, preset, variant, device, row))
-        rows.append(row)
-    return pd.DataFrame(rows, columns=GENERATION_COLUMNS, dtype=object)
+        ideal = reference.iloc[-1]
+        first.append({"method": "real training images (10,000)", "seeds": None,
+                      **{name: stat([ideal.get(f"{PREFIX}reference.{key}")], digits)
+                         for key, (name, digits, _) in MEASURES.items()}})
+    return grouped_table(runs, GENERATION_COLUMNS, lambda key, group: _generation_row(runs, *key, group),
+                         before=first)
+
+
+def _generation_row(runs: pd.DataFrame, method: str, preset: str, variant: str, device: str,
+                    group: pd.DataFrame) -> dict:
+    done = group[(group["status"] == "completed") & group[f"{PREFIX}kind"].notna()]
+    row = {"method": label(method, variant), "preset": preset, "device": device,
+           "seeds": len(done), "not completed": not_completed(group),
+           **{name: stat(_values(done, key), digits, better=better)
+              for key, (name, digits, better) in MEASURES.items()}}
+    row.update(_generation_claim(runs, method, preset, variant, device, row))
+    return row
 
 
 def _generation_claim(runs: pd.DataFrame, method: str, preset: str, variant: str, device: str, row: dict) -> dict:
@@ -100,7 +106,6 @@ def modes_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
     mode measures, and the report's claims beside the paper-preset rows of its protocol."""
     runs = _with(records, dataset, "modes").copy()
     claims = MODE_CLAIMS[MODE_CLAIMS["dataset"] == dataset]
-    rows = []
     if not runs.empty:
         runs["K"] = pd.to_numeric(runs.get("config.method.k"), errors="coerce").fillna(0).astype(int)
         runs["unroll rule"] = runs.get("config.method.unroll_rule", pd.Series("—", index=runs.index)).fillna("—")
@@ -108,19 +113,22 @@ def modes_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
             variant_label({k: v for k, v in settings_of(variant).items() if k not in ("k", "unroll_rule")})
             for variant in runs["variant"]]
         runs["protocol"] = [set(settings_of(v)) <= {"k"} for v in runs["variant"]]
-        keys = ["K", "unroll rule", "other settings", "preset", "device_kind"]
-        for (k, rule, other, preset, device), group in runs.groupby(keys, sort=True):
-            done = group[(group["status"] == "completed") & group[f"{PREFIX}kind"].notna()]
-            row = {"K": k, "unroll rule": rule, "other settings": other, "preset": preset, "device": device,
-                   "seeds": len(done), "not completed": not_completed(group),
-                   **{name: stat(_values(done, key, 100.0 if key == "high_quality" else 1.0), digits, better=better)
-                      for key, (name, digits, better) in MODES.items()}}
-            if group["protocol"].all():
-                row.update(_mode_claim(runs, claims, k, preset, device, row))
-            rows.append(row)
-    table = pd.DataFrame(rows, columns=MODES_COLUMNS, dtype=object)
+    table = grouped_table(runs, MODES_COLUMNS, lambda key, group: _modes_row(runs, claims, *key, group),
+                          keys=["K", "unroll rule", "other settings", "preset", "device_kind"])
     return table.sort_values(["other settings", "unroll rule", "preset", "K"], kind="stable").reset_index(drop=True) \
         if len(table) else table
+
+
+def _modes_row(runs: pd.DataFrame, claims: pd.DataFrame, k: int, rule: str, other: str, preset: str, device: str,
+               group: pd.DataFrame) -> dict:
+    done = group[(group["status"] == "completed") & group[f"{PREFIX}kind"].notna()]
+    row = {"K": k, "unroll rule": rule, "other settings": other, "preset": preset, "device": device,
+           "seeds": len(done), "not completed": not_completed(group),
+           **{name: stat(_values(done, key, 100.0 if key == "high_quality" else 1.0), digits, better=better)
+              for key, (name, digits, better) in MODES.items()}}
+    if group["protocol"].all():
+        row.update(_mode_claim(runs, claims, k, preset, device, row))
+    return row
 
 
 def _mode_claim(runs: pd.DataFrame, claims: pd.DataFrame, k: int, preset: str, device: str, row: dict) -> dict:

@@ -17,10 +17,11 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.evaluation.morphometrics import MORPHOMETRICS
-from bench.report.tables import Latex, not_completed, stat
+from bench.report.tables import Latex, grouped_table, label, not_completed, runs_of, stat
 
 COLUMNS = ["method", "preset", "device", "morphometric", "best code", "abs Spearman ρ", "gap", "seeds", "not completed"]
 LATEX = Latex(columns=tuple(c for c in COLUMNS[:-1] if c != "device"), headers=(("abs Spearman ρ", "|ρ|"),))
+TERMINAL = ("method", "preset", "morphometric", "best code", "abs Spearman ρ", "gap", "seeds")
 
 
 def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
@@ -29,23 +30,22 @@ def morphometric_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.Data
     that code's |Spearman ρ| and the gap, mean ± std over those seeds."""
     if records.empty or "morphometrics.gaps" not in records:
         return pd.DataFrame(columns=COLUMNS, dtype=object)
-    runs = records[records["dataset"] == dataset]
-    rows = []
-    for (method, preset, variant, device), group in runs.groupby(["method", "preset", "variant", "device_kind"],
-                                                                  sort=True):
-        done = group[(group["status"] == "completed") & group["morphometrics.gaps"].apply(_is_list)]
-        if done.empty:
-            continue
-        scores = pd.concat([_frame(r.get("morphometrics.scores"), seed=r["seed"], run=i)
-                            for i, r in done.iterrows()], ignore_index=True)
-        gaps = pd.concat([_frame(r["morphometrics.gaps"], seed=r["seed"], run=i)
-                          for i, r in done.iterrows()], ignore_index=True)
-        label = method + (f" [{variant}]" if variant else "")
-        for m in _ordered(gaps["morphometric"].unique()):
-            rows.append({"method": label, "preset": preset, "device": device, "morphometric": m,
-                         **_cells(scores, gaps[gaps["morphometric"] == m], m, len(done)),
-                         "seeds": len(done), "not completed": not_completed(group)})
-    return pd.DataFrame(rows, columns=COLUMNS, dtype=object)
+    return grouped_table(runs_of(records, dataset), COLUMNS, lambda key, group: _rows(*key, group))
+
+
+def _rows(method: str, preset: str, variant: str, device: str, group: pd.DataFrame) -> list[dict]:
+    """A group's rows, one per morphometric."""
+    done = group[(group["status"] == "completed") & group["morphometrics.gaps"].apply(_is_list)]
+    if done.empty:
+        return []
+    scores = pd.concat([_frame(r.get("morphometrics.scores"), seed=r["seed"], run=i)
+                        for i, r in done.iterrows()], ignore_index=True)
+    gaps = pd.concat([_frame(r["morphometrics.gaps"], seed=r["seed"], run=i)
+                      for i, r in done.iterrows()], ignore_index=True)
+    return [{"method": label(method, variant), "preset": preset, "device": device, "morphometric": m,
+             **_cells(scores, gaps[gaps["morphometric"] == m], m, len(done)),
+             "seeds": len(done), "not completed": not_completed(group)}
+            for m in _ordered(gaps["morphometric"].unique())]
 
 
 def _is_list(value) -> bool:

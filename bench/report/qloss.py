@@ -19,7 +19,7 @@ import pandas as pd
 
 from bench.registry import METHODS
 from bench.report.claims import QLOSS_CLAIMS, UNROLLED
-from bench.report.tables import Claim, Latex, not_completed, stat
+from bench.report.tables import Claim, Latex, grouped_table, not_completed, runs_of, stat
 from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Verdict, judge
 from bench.runs.records import settings_of, variant_label
 
@@ -34,6 +34,8 @@ LATEX = Latex(columns=("K", "procedure", "preset", f"continuous, {LAST}", f"disc
                        "verdict discrete"),
               headers=((f"continuous, {LAST}", "cont. (last)"), (f"discrete, {LAST}", "disc. (last)"),
                        (f"continuous, {MEAN}", "cont. (mean)"), (f"discrete, {MEAN}", "disc. (mean)")))
+TERMINAL = ("K", "procedure", "preset", f"continuous, {LAST}", f"discrete, {LAST}", "claimed continuous",
+            "claimed discrete", "seeds", "other settings")
 
 
 def default_procedure() -> str:
@@ -45,18 +47,25 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     runs, each statistic's mean ± std over completed seeds; the paper's values beside `paper`
     rows of the claim's procedure that changed nothing else, and "not run" rows for the
     claims no such run matches."""
-    runs, claims = records, QLOSS_CLAIMS[QLOSS_CLAIMS["dataset"] == dataset]
-    if not runs.empty:
-        runs = runs[(runs["method"] == METHOD) & (runs["dataset"] == dataset)].copy()
-    rows = []
+    claims = QLOSS_CLAIMS[QLOSS_CLAIMS["dataset"] == dataset]
+    runs = runs_of(records, dataset, lambda r: r["method"] == METHOD).copy()
     if not runs.empty:
         runs["K"] = runs["config.method.k"].astype(int)
         runs["procedure"] = runs["variant"].apply(lambda v: settings_of(v).get("unroll_rule", default_procedure()))
         runs["other settings"] = runs["variant"].apply(_other_settings)
-        keys = ["K", "procedure", "preset", "other settings", "device_kind"]
-        for (k, procedure, preset, other, device), group in runs.groupby(keys, sort=True):
-            rows.append(_row(k, procedure, preset, other, group, claims) | {"device": device})
+    table = grouped_table(
+        runs, COLUMNS, lambda key, group: _row(*key[:4], group, claims) | {"device": key[4]},
+        keys=["K", "procedure", "preset", "other settings", "device_kind"],
+        not_run=lambda rows: _not_run(rows, claims, dataset))
+    table = table.sort_values(["K", "procedure", "preset"], kind="stable", key=_sortable).reset_index(drop=True)
+    return table if len(claims) else table.drop(columns=["claimed continuous", "claimed discrete",
+                                                         "verdict continuous", "verdict discrete"])
+
+
+def _not_run(rows: list[dict], claims: pd.DataFrame, dataset: str) -> list[dict]:
+    """A "not run" row for each claim no row at its protocol carries, saying which presets ran instead."""
     matched = {(row["K"], row["procedure"]) for row in rows if row.get("claimed continuous") is not None}
+    out = []
     for _, claim in claims.iterrows():
         k, procedure = int(claim["K"]), claim["procedure"]
         if (k, procedure) in matched:
@@ -64,17 +73,14 @@ def qloss_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
         presets = sorted({row["preset"] for row in rows
                           if (row["K"], row["procedure"], row["other settings"]) == (k, procedure, "")})
         why = f"only {', '.join(presets)} runs, not the claim's protocol" if presets else NO_RUN
-        rows.append({"K": k, "procedure": procedure, "preset": None, "device": None,
-                     "other settings": "", f"continuous, {LAST}": "not run", f"discrete, {LAST}": "not run",
-                     f"continuous, {MEAN}": "not run", f"discrete, {MEAN}": "not run", "seeds": 0,
-                     "not completed": "", "claimed continuous": Claim(float(claim["continuous"])),
-                     "claimed discrete": Claim(float(claim["discrete"])),
-                     **{f"verdict {part}": Verdict(INCONCLUSIVE, why, claim=_claim_text(dataset, k, procedure, part),
-                                                   source=UNROLLED) for part in PARTS}})
-    table = pd.DataFrame(rows, columns=COLUMNS, dtype=object)
-    table = table.sort_values(["K", "procedure", "preset"], kind="stable", key=_sortable).reset_index(drop=True)
-    return table if len(claims) else table.drop(columns=["claimed continuous", "claimed discrete",
-                                                         "verdict continuous", "verdict discrete"])
+        out.append({"K": k, "procedure": procedure, "preset": None, "device": None,
+                    "other settings": "", f"continuous, {LAST}": "not run", f"discrete, {LAST}": "not run",
+                    f"continuous, {MEAN}": "not run", f"discrete, {MEAN}": "not run", "seeds": 0,
+                    "not completed": "", "claimed continuous": Claim(float(claim["continuous"])),
+                    "claimed discrete": Claim(float(claim["discrete"])),
+                    **{f"verdict {part}": Verdict(INCONCLUSIVE, why, claim=_claim_text(dataset, k, procedure, part),
+                                                  source=UNROLLED) for part in PARTS}})
+    return out
 
 
 def _claim_text(dataset: str, k: int, procedure: str, part: str) -> str:

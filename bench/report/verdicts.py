@@ -104,6 +104,11 @@ class Verdict:
     def interval(self) -> Interval:
         return Interval(self.low, self.high, self.digits)
 
+    def brief(self) -> str:
+        """The verdict in a few words, for a terminal: "inconclusive (smoke preset)"."""
+        reason = "no run" if self.reason == NO_RUN else self.reason.split(",")[0]
+        return f"{self.status} ({reason})" if reason else self.status
+
 
 def judge(values: Sequence[float], claimed: float, better: str, *, absent: str = NO_RUN,
           claim: str = "", source: str = "", runs: str = "", ours: str = "", digits: int = 2) -> Verdict:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report.tables import to_markdown
 from bench.speed.estimate import job_timing, load_timings
 
 REFERENCE_SPEED = Path("results") / "speed"  # the repository's measurements, when run from a clone
@@ -37,7 +36,7 @@ def print_plan(jobs, device, results_dir: Path, echo=print) -> int:
             estimate = f"{_duration(seconds)} ({timing.ms_per_step:.0f} ms/step)"
         rows.append({"method": job.method, "dataset": job.dataset, "seed": job.seed, "variant": job.variant or "—",
                      "steps": steps, "batch": job.train.batch_size, "run id": job.run_id, "est. training": estimate})
-    echo(to_markdown(pd.DataFrame(rows).astype(str)))
+    echo(pd.DataFrame(rows).astype(str).to_markdown(index=False, disable_numparse=True))
     echo(f"\n{len(jobs)} job(s) on {device.type}; nothing trained (--dry-run).")
     if timed:
         echo(f"Estimated training time of {timed} of them: {_duration(total)} at the ms/step measured by "

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -179,22 +177,3 @@ def _seeds(seeds: list[int]) -> str:
     if seeds == list(range(len(seeds))):
         return str(len(seeds))
     return ",".join(map(str, seeds)) + ("," if len(seeds) == 1 else "")
-
-
-def git_commit() -> str:
-    """HEAD of the repository the package lives in, '+dirty' if a tracked file anywhere in it
-    (results/ aside) differs from HEAD, an adapter in methods/ included; $BENCH_GIT_COMMIT
-    where the code runs from a copy without .git (a lent GPU machine)."""
-    if os.environ.get("BENCH_GIT_COMMIT"):
-        return os.environ["BENCH_GIT_COMMIT"]
-    here = Path(__file__).resolve().parent
-    try:
-        root = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", ".", ":!results"],
-                               cwd=root, capture_output=True).returncode != 0
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")

@@ -21,7 +21,7 @@ import torch
 from bench import config as config_lib
 from bench.datasets import npz
 from bench.datasets.base import ImageDataset, load_dataset, to_float
-from bench.device import choose_device, provenance
+from bench.device import choose_device, git_commit, provenance
 from bench.errors import BenchError
 from bench.evaluation import run_measures
 from bench.evaluation.harness import evaluate_clustering
@@ -31,7 +31,6 @@ from bench.registry import METHODS
 from bench.rng import SeedRNG, seed_everything
 from bench.runs import schema
 from bench.runs.plan import Job
-from bench.runs.records import git_commit
 from bench.tracking import progress as progress_bars
 from bench.tracking.trackers import RunTracker, open_tracker
 from bench.training import checkpoint

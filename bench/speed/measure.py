@@ -24,12 +24,12 @@ import torch
 
 from bench import config as config_lib
 from bench.datasets.base import BatchSampler, ImageDataset, to_float
+from bench.device import git_commit
 from bench.factory import create_method
 from bench.files import write_atomic
 from bench.names import check_stem
 from bench.registry import METHODS
 from bench.rng import SeedRNG, seed_everything
-from bench.runs.records import git_commit
 from bench.speed.reference_loop import ReferenceStep, batches
 from bench.training.seed_batch import batchable, make_step
 from bench.training.step import GRAPH_WARMUP_STEPS

@@ -31,10 +31,6 @@ def shown(on: bool, label: str = "") -> Iterator[None]:
         _SHOWN.reset(token)
 
 
-def enabled() -> bool:
-    return _SHOWN.get()[0]
-
-
 def bar(what: str, total: int | None = None, unit: str = "it", leave: bool = True, initial: int = 0) -> tqdm:
     """A tqdm bar on stderr described as '<label> · <what>'; a disabled one when bars are off."""
     on, label = _SHOWN.get()

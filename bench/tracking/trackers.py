@@ -11,7 +11,7 @@ warning line and that backend is dropped for the rest of the run; the run goes o
 
 - tensorboard (the default): `<workdir>/<run_id>/tb/`, via torch.utils.tensorboard. A
   resumed run purges the events logged after its checkpoint, so the curves do not fork.
-- mlflow (when installed, `pip install 'bench[mlflow]'`): `$MLFLOW_TRACKING_URI` if set,
+- mlflow (when installed, `pip install 'gan-ae-bench[mlflow]'`): `$MLFLOW_TRACKING_URI` if set,
   else an SQLite store `<workdir>/mlflow.db` with artifacts in `<workdir>/mlartifacts`;
   experiment `$MLFLOW_EXPERIMENT_NAME` or "bench"; one MLflow run per bench run (tag
   `bench.run_id`), continued when the run is resumed.
@@ -32,8 +32,7 @@ import torch
 from bench.errors import BenchError
 
 KINDS = ("tensorboard", "mlflow")
-DEFAULT = "tensorboard"
-INSTALL = {"tensorboard": "pip install tensorboard", "mlflow": "pip install mlflow"}
+INSTALL = {"tensorboard": "pip install tensorboard", "mlflow": "pip install 'gan-ae-bench[mlflow]'"}
 
 
 def parse_kinds(text: str) -> tuple[str, ...]:
@@ -203,12 +202,12 @@ class RunTracker:
                             for r in rows if isinstance(r.get("abs_spearman"), numbers.Real)}, "morphometrics")
 
     def images(self, step: int, method, test_images: torch.Tensor | None, matching: list | None) -> None:
-        """The model's grids (`bench.report.grids.of_method`), drawn with their own seeded
+        """The model's grids (`bench.tracking.grids.of_method`), drawn with their own seeded
         generator inside a forked RNG, so training draws the same numbers with or without
         them. A grid that cannot be drawn is one warning, and no more are tried."""
         if not self.backends or self.drawing_failed or len(method.image_shape) != 3:  # 2-D points: no pictures
             return
-        from bench.report import grids
+        from bench.tracking import grids
 
         try:
             with torch.random.fork_rng(devices=[method.device] if method.device.type == "cuda" else []):

@@ -65,7 +65,7 @@ def test_traversals_from_real_images_start_each_row_from_an_encoded_test_image(t
     assert main(["plot", "traversals", "--from-real", "--method", "vae_infogan", "--results-dir", str(results),
                  "--workdir", str(workdir), "--out", str(out)]) == 0
     assert (out / f"{record['run_id']}_fromreal.png").exists()
-    from bench.report import grids
+    from bench.tracking import grids
     from bench.runs.recorded import load_trained
 
     method = load_trained(record, workdir)
@@ -81,7 +81,7 @@ def test_interpolations_run_from_one_encoded_test_image_to_another(trained_toy, 
     train, results, workdir = trained_toy
     record = train("ae_kmeans")
     import tests.plugin
-    from bench.report import grids
+    from bench.tracking import grids
     from bench.runs.recorded import load_trained
 
     monkeypatch.setattr("bench.datasets.base.load_dataset", lambda name, root: tests.plugin.load_toy(root))

@@ -65,7 +65,9 @@ def test_udr_scores_each_seed_against_the_others_and_keeps_it_in_the_record(trai
     capsys.readouterr()
     assert bench(tmp_path, "table", "--kind", "disentanglement", "--dataset", f"npz:{path}") == 0
     table = capsys.readouterr().out
-    assert "| beta_tcvae" in table and "udr" in table and "(best " in table
+    assert "\nbeta_tcvae " in table and "udr" in table and "(best " in table  # the terminal's view
+    assert max(map(len, table.splitlines())) <= 120
+    assert "| beta_tcvae" in (tmp_path / "r" / "tables" / "disentanglement_npz_udr_grid.md").read_text()
     assert f"shown from {MIN_RUNS_FOR_CORRELATION} scored runs on" in table  # three runs: no correlation yet
 
 

@@ -3,7 +3,7 @@ order of the digits their categories were matched to."""
 
 import torch
 
-from bench.report import grids
+from bench.tracking import grids
 from bench.report.figures import grid_figure
 
 

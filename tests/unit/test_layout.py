@@ -54,6 +54,20 @@ def test_no_import_cycle_among_project_modules():
         raise AssertionError(f"import cycle: {' -> '.join(exc.args[1])}") from None
 
 
+def test_no_import_cycle_among_folders():
+    """Folders (bench.runs, bench.report, ...) import one way too: a cycle between two folders
+    is a concept without one obvious place (git_commit lived in runs and served speed; the
+    image grids lived in report and served tracking)."""
+    folders: dict[str, set[str]] = {}
+    for name, targets in import_graph().items():
+        here = ".".join(name.split(".")[:2])
+        folders.setdefault(here, set()).update(t for t in (".".join(t.split(".")[:2]) for t in targets) if t != here)
+    try:
+        tuple(graphlib.TopologicalSorter(folders).static_order())
+    except graphlib.CycleError as exc:
+        raise AssertionError(f"import cycle between folders: {' -> '.join(exc.args[1])}") from None
+
+
 def test_the_registry_imports_nothing_of_the_project_but_its_error_type_and_the_name_pattern():
     graph = import_graph()
     assert graph["bench.registry"] <= {"bench.errors", "bench.names"}
