@@ -62,16 +62,19 @@ def provenance(device: torch.device) -> dict:
 
 
 def git_commit() -> str:
-    """HEAD of the repository the package lives in, '+dirty' if tracked files changed;
-    $BENCH_GIT_COMMIT where the code runs from a copy without .git (a lent GPU machine)."""
+    """HEAD of the repository the package lives in, '+dirty' if a tracked file anywhere in it
+    (results/ aside) differs from HEAD, an adapter in methods/ included; $BENCH_GIT_COMMIT
+    where the code runs from a copy without .git (a lent GPU machine)."""
     if os.environ.get("BENCH_GIT_COMMIT"):
         return os.environ["BENCH_GIT_COMMIT"]
     here = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+        root = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                               text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", ".", ":!results"],
-                               cwd=here.parent, capture_output=True).returncode != 0
+                               cwd=root, capture_output=True).returncode != 0
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")

@@ -397,22 +397,22 @@ def test_an_npz_file_that_is_not_a_dataset_is_one_line(tmp_path, capsys, name, w
 # -- the +dirty mark sees the whole repository ---------------------------------------------------------------
 
 def test_an_edited_adapter_marks_the_commit_dirty(tmp_path, monkeypatch):
-    from bench.runs import records
+    from bench import device
 
     repo = tmp_path / "repo"
-    (repo / "bench" / "runs").mkdir(parents=True)
+    (repo / "bench").mkdir(parents=True)
     (repo / "methods").mkdir()
-    (repo / "bench" / "runs" / "records.py").write_text("")
+    (repo / "bench" / "device.py").write_text("")
     (repo / "methods" / "infogan.py").write_text("A = 1\n")
     git = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t"]
     for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "x"]):
         subprocess.run(git + args, check=True, capture_output=True)
     monkeypatch.delenv("BENCH_GIT_COMMIT", raising=False)
-    monkeypatch.setattr(records, "__file__", str(repo / "bench" / "runs" / "records.py"))
-    clean = records.git_commit()
+    monkeypatch.setattr(device, "__file__", str(repo / "bench" / "device.py"))
+    clean = device.git_commit()
     assert len(clean) == 40 and not clean.endswith("+dirty")
     (repo / "methods" / "infogan.py").write_text("A = 2\n")  # an adapter, outside bench/
-    assert records.git_commit() == clean + "+dirty"
+    assert device.git_commit() == clean + "+dirty"
 
 
 # -- records written and read with one schema ---------------------------------------------------------------
