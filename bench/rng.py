@@ -1,21 +1,7 @@
 """Randomness: seeding a run, the state of every generator it draws from, and the
 random draws made inside training losses.
 
-A lone run owns the process's global generators (Python, numpy, torch's CPU generator
-and CUDA's): its draws continue from where seeding and network initialisation left them.
-When S seeds train side by side as one vmapped step (`bench.training.seed_batch`), each
-keeps a copy of that state (`SeedRNG`): training draws come from its `generator`, a torch
-generator on the run's device holding the state the lone run's device generator would
-hold, and anything else that draws from the global generators (an evaluation, k-means, a
-checkpoint's RNG record) runs inside `SeedRNG.active()`, which swaps the seed's state in
-and back out.
-
-Every draw inside a loss goes through `rand`, `randn`, `randint`, `rand_like` and
-`randn_like` here. Outside a seed batch they are plain torch calls. Inside
-`seed_batched(generators)` each seed's numbers come from its own generator, with the lone
-run's shape and call order, handed to vmap as a batched tensor: `vmap(randomness=...)`
-cannot give that, since it draws every seed's numbers from one generator.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.rng`."""
 
 from __future__ import annotations
 

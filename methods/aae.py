@@ -1,60 +1,7 @@
 """Adversarial Autoencoder (Makhzani, Shlens, Jaitly, Goodfellow & Frey, "Adversarial
 Autoencoders", 2015, arXiv:1511.05644), unsupervised clustering (Sec. 6).
 
-The encoder q(y, z | x) is an MLP on the flattened image with two heads: y = softmax
-over K categories (`n_categories`; the paper reports K = 16 and K = 30) and a linear
-Gaussian style code z (`style_dim`). The decoder p(x | y, z) is an MLP from [y, z] to the
-image, tanh output (the suite's images are in [-1, 1]). Two adversarial regularisers, MLP
-discriminators on the codes: D_cat tells one-hot samples of Cat(K) (real) from the
-encoder's y (fake); D_gauss tells N(0, I) samples (real) from the encoder's z (fake).
-Each training step runs the paper's reconstruction phase, then its regularisation phase:
-  "AE": encoder + decoder, pixel MSE of Dec(y, z) vs x;
-  "D":  D_cat + D_gauss, non-saturating BCE on detached encoder codes;
-  "G":  encoder only, fooling both discriminators (BCE towards "real").
-
-Architecture: the paper's MNIST nets are two hidden layers of 1000 ReLU units
-(semi-supervised) and 3000 (clustering), for the encoder, decoder and discriminators.
-We keep two ReLU layers, of width `hidden` for the encoder and decoder and `d_hidden`
-for the discriminators; the defaults are 1000, because 3000-wide layers (about 9x the
-multiply-adds of the 3000x3000 middle layers) make the CPU smoke run too slow. The
-`paper` preset restores 3000 for all four nets.
-
-Our readings where the paper is silent or where the suite differs (each with its option):
-- Optimiser (`optimizer`): Adam for every phase, lr_ae = 1e-3 for the reconstruction
-  phase, lr_d = lr_g = 2e-4 for the regularisation phases, betas (0.5, 0.999): the best of
-  the few settings we tried (below). The paper trains with SGD with momentum and drops its
-  rates after a while; as we recall its appendix (not checked against the text: it was not
-  readable here), momentum 0.9, rate 0.01 for reconstruction and 0.1 for regularisation,
-  divided by 10 after 50 epochs. `--set optimizer=sgd momentum=0.9 lr_ae=0.01 lr_d=0.1
-  lr_g=0.1 lr_decay_step=30000` is that reading (30,000 steps = 50 epochs at batch 100).
-- Instance noise on the discriminators' inputs (`d_input_noise` = 0.3, on real and
-  fake codes, in the D and G phases), as in musyoku/adversarial-autoencoder's
-  unsupervised-clustering model (we could not check whether the paper's runs used it).
-  Without it D_cat tells the soft y from one-hot samples at once and the encoder
-  saturates its softmax on a few vertices. Measured at width 500, 500 steps on 4096
-  MNIST images, many-to-one accuracy on 3000 test images: 41% with 5 of 16 categories
-  in use without noise, 53% with 11 in use with it; without noise, lr_g = lr_d = 1e-3,
-  or (lr_ae, lr_g, lr_d) = (1e-4, 5e-5, 5e-5), put every image in one category.
-  0 turns it off.
-- The style code is deterministic (z = a linear head, no reparameterisation; the paper
-  reports results with a deterministic encoder). `style_dim` = 10 is that reimplementation's
-  value; the paper's clustering model, as we recall it, has 5 (`--set style_dim=5`).
-- D_cat sees the softmax probabilities y, not a sampled one-hot (which would block the
-  gradient); the real samples are hard one-hot vectors, which is what pushes y to be
-  confident (one category per image) and the clusters to be balanced.
-- Input is the suite's 32x32 image (the paper: 28x28), flattened; PyTorch's default init.
-- Training length: `smoke` runs 300 steps (30 s of training on an idle 2-core CPU at
-  width 1000; the suite's default 500 would leave little of the minute a smoke run may
-  take); the `paper` preset runs 100 epochs of the 60,000 training images at batch 100
-  (60,000 steps): the paper trains long, but that count is our choice, not its number.
-
-Clustering of a real image: argmax of y. Evaluation with K > 10 uses the many-to-one
-mapping (each cluster takes its majority digit); the paper labels each cluster with the
-label of the one validation image the encoder is most confident belongs to it, which the
-harness also reports (`accuracy_most_confident_validation`, from `cluster_probabilities`
-on `validation_size` training-split images the run never trains on; see `bench.config`). As a generator: codes are y ~ Cat(K) ("categorical"), z ~ N(0, I)
-("noise"), no continuous codes; the decoder draws Dec(onehot(y), z).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `aae`."""
 
 from __future__ import annotations
 

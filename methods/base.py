@@ -6,18 +6,7 @@ order; a phase names the networks (or parameters) it updates, its learning rate,
 loss function of the real batch. So no adapter re-writes zero_grad/backward/step, and
 speed work on the loop happens in one place.
 
-What a method can do is declared, not detected: `trains_by_gradient` (phases) or not
-(`fit`), `generates` (`sample_codes`, `generate`, `code_spec`), `reconstructs`
-(`to_latent`, `from_latent`, hence `reconstruct`), `variational` (`posterior_codes`, `latent_kl`, `latent_groups`),
-`reads_optimizer_state` (`bind_optimizers`; such a method cannot train
-its seeds as one batched step). A method trained in stages gives its phases step ranges
-(`Phase.steps`) and, where a stage needs the whole training set, a `refresh` hook. The
-contract tests check each declaration against what
-the method does. `soft_clusters` (`cluster_probabilities`) lets the evaluator also label
-each cluster by its most confident image; a method whose paper labels clusters so on
-held-out images (`labels_by_held_out`: the AAE) gets `validation_size` training-split
-images held out of its training for it.
-"""
+The long form: docs/notes.md, `bench.methods.base`."""
 
 from __future__ import annotations
 

@@ -5,21 +5,7 @@ disentanglement-lib's VAE family (`factor_vae`, `beta_tcvae`, `dip_vae_i`, `dip_
 `annealed_vae`), each a subclass that overrides `regularizer` (dlib's `BaseVAE` shape:
 loss = reconstruction + regularizer(KL, posterior, z)).
 
-Loss per image, averaged over the batch: the reconstruction term + beta * KL(q(z|x) || N(0, I)),
-one Adam step for encoder and decoder (lr 1e-4, betas (0.9, 0.999): the author's and
-disentanglement_lib's). The reconstruction term is the author's summed squared error
-(`reconstruction=squared_error`, his `MSELoss(reduction="sum")` / batch) or dlib's Bernoulli
-cross-entropy of the pixels in [0, 1], summed per image (`reconstruction=bernoulli`; the
-decoder then outputs logits). Networks, posterior and clustering: `bench.methods.vae`.
-
-Departures from the author's code (CelebA, 3x64x64):
-- latent 10 (`latent`; dlib's study), not 32; beta 4 (`beta`), not 100: with 1,024
-  (MNIST) or 4,096 (dSprites) pixels per image instead of 12,288, beta = 100 leaves the
-  reconstruction term too little weight to keep any latent in use. 4 is in dlib's beta
-  grid [1, 2, 4, 6, 8, 16]. `--set beta=100 latent=32` is the author's setting.
-- the dlib conv encoder/decoder (see `bench.methods.vae`), not the author's 64-512
-  channel BN networks. `--set reconstruction=bernoulli posterior=log_var` is dlib's β-VAE.
-"""
+The paper reading and every departure in full: docs/ledger.md, section `beta_vae`."""
 
 from __future__ import annotations
 

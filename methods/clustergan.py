@@ -2,27 +2,7 @@
 Generative Adversarial Networks", AAAI 2019, arXiv:1809.03627), as its authors' code
 (sudiptodip15/ClusterGAN: `Image_ClusterGAN.py`, `mnist/clus_wgan.py`, `util.py`) trains it.
 
-Latent: z = [z_n, one-hot(c)], z_n ~ N(0, sigma^2 I) (sigma 0.10, 30-d), c ~ Cat(K). A WGAN-GP
-generator, critic and an encoder E that maps images back to (z_n, logits of c). Each training
-step is one generator update after `d_steps` = 5 critic updates, each critic update on its own
-batch of real images (the trainer's batch holds the 5: batch 320 = 5 x 64):
-  "D" (x5): mean D(x) - mean D(G(z)) + 10 x (|grad D(x_hat)| - 1)^2, x_hat = e x + (1 - e) G(z)
-            with one e ~ U(0, 1) for the whole batch, as the code draws it;
-  "G":      mean D(G(z)) + beta_n x mean (z_n - E_n(G(z)))^2 + beta_c x CE(E_c(G(z)), c), G and E
-            with one Adam. Adam lr 1e-4, betas (0.5, 0.9) for both; beta_n = beta_c = 10.
-(The code's critic scores real images low and fakes high; the sign is the code's.)
-Networks (MNIST): critic and encoder conv64-conv128 (4x4, stride 2, leaky ReLU 0.2) -
-fc1024 - output; generator fc1024 - fc 7x7x128 - deconv64 - deconv1, BatchNorm without a
-scale (TensorFlow's default) on batch statistics always, ReLU, sigmoid output. Weights N(0,
-0.02), the two last fc layers Glorot-uniform, biases 0. The code's L2 regularisers on G and
-E are never added to a loss, so none here. Pixels are the code's [0, 1]: the suite's [-1, 1]
-images are mapped there for the critic and encoder, and generated images mapped back.
-
-Clustering of a real image: the code runs k-means (K clusters) on E's output [z_n,
-softmax(logits)] (`cluster_by="kmeans"`, fitted here on the training images' codes when
-training ends; the code fits it on the images it scores); `cluster_by="argmax"` takes the
-encoder's most likely category instead.
-"""
+The paper reading and every departure in full: docs/ledger.md, section `clustergan`."""
 
 from __future__ import annotations
 

@@ -2,22 +2,7 @@
 ICML 2016, arXiv:1511.06335), as its authors' Caffe code (piiswrong/dec) trains it on MNIST,
 with Guo's Keras re-implementation (XifengGuo/DEC-keras) as the other reading.
 
-Two stages, as phases in step ranges: the stacked autoencoder's pretraining
-(`bench.methods.stacked_autoencoder`, layer-wise by default), then clustering. At the start
-of clustering the centres are k-means (20 inits) of the training images' embeddings; each
-step minimises KL(P || Q) over a batch, where q_ij is Student's t kernel (alpha = 1) between
-embedding i and centre j and P the target distribution p_ij = (q_ij^2 / f_j) / sum_j'(...),
-f_j = sum_i q_ij, renewed every `update_interval` steps from all training images and held
-fixed in between. Encoder and centres are trained, SGD lr 0.01, momentum 0.9, batch 256.
-The target of a batch is computed from a copy of the encoder and centres taken at the
-renewal, which gives each image the P the authors' code stores for it. The authors stop
-when fewer than `tol` of the images change cluster between renewals; the trainer runs a
-fixed number of steps, so the method keeps the weights it had at that renewal and returns
-to them when training ends (`tol=0` trains to the end). `delta_label` (the fraction that
-changed at the last renewal) and `stopped_at` (the step the rule fired, 0 before) are logged.
-
-Clustering of a real image: argmax_j q_ij; `cluster_probabilities` is Q.
-"""
+The paper reading and every departure in full: docs/ledger.md, section `dec`."""
 
 from __future__ import annotations
 

@@ -8,12 +8,7 @@ logits. D (six fc 1000 layers, leaky ReLU 0.2, two logits: dlib's `fc_discrimina
 by maximising 0.5 mean log p_0(z) + 0.5 mean log p_1(perm z), softmax probabilities clipped
 to [1e-6, 1 - 1e-6], with its own Adam (lr 1e-4, betas 0.5, 0.9).
 
-Departure (the README's reading ledger): dlib updates the VAE and D from one forward pass
-(both train ops in one `tf.group`); the suite's phases run in turn, so D trains right after
-the VAE's step on the same batch, re-encoded by the just-updated encoder with a fresh
-sample and permutation (Kim & Mnih's Algorithm 1 also steps the VAE first, and permutes the
-codes of a second batch). No switch: the suite's trainer runs phases in turn.
-"""
+The paper reading and every departure in full: docs/ledger.md, section `factor_vae`."""
 
 from __future__ import annotations
 

@@ -3,35 +3,7 @@ Representation Learning by Information Maximizing Generative Adversarial Nets", 
 arXiv:1606.03657), MNIST setting, as the authors' code (openai/InfoGAN,
 `launchers/run_mnist_exp.py`, `infogan/models/regularized_gan.py`) trains it, and 64x64 for dSprites.
 
-Latent: 62-d noise ~ U(-1, 1), c1 ~ Cat(10), c2, c3 ~ U(-1, 1). D and Q share a conv
-trunk, conv64-conv128(bn)-fc1024(bn) with leaky ReLU; Q adds fc128(bn) and the code heads.
-Generator: fc1024(bn)-fc(128x7x7)(bn)-deconv64(bn)-deconv1. Losses: the non-saturating GAN
-on D's logit; the mutual-information bound lambda_disc * CE(Q_cat, c1) + lambda_cont *
-GaussianNLL(Q_cont, c2:3), minimised by both phases, D's (D trunk + D head + Q head, on
-detached fakes) and G's, as in the authors' code. Adam, D 2e-4, G 1e-3, beta1 0.5;
-5,000 updates at batch 128 (`paper`). Real and fake batches go through D separately.
-Clustering of a real image: argmax of Q's categorical head on D's trunk features.
-
-Where the defaults follow the authors' code rather than the paper, and the option that
-switches each (issue 14's audit; the old values reproduce this adapter's earlier runs exactly):
-- `native_input` (True): the authors' 28x28 digits; False feeds the suite's 32x32 padded
-  MNIST (8x8 generator base instead of 7x7), as this adapter did before.
-- `leaky_slope` 0.01: the code's `leaky_rectify` default; the paper says 0.1; this adapter
-  used 0.2 before.
-- `init` "authors": weights N(0, 0.02) (truncated for convs), biases 0, BatchNorm's scale
-  N(1, 0.02); "pytorch" keeps PyTorch's default initialisation.
-- `mi_cont` "sum": the continuous codes' NLL is summed over the codes (the code's
-  `Product.logli`); "mean" averages them (this adapter before).
-- `eval_bn` "batch": the code builds its whole graph in training phase, so BatchNorm always
-  normalises with the batch's statistics, evaluation included; "running" evaluates with the
-  running statistics (learned mostly on generated images) instead.
-Departures kept on purpose: a tanh output on [-1, 1] images instead of a sigmoid on [0, 1]
-(an affine change of units); the 60,000-image training split (the authors' TensorFlow
-loader holds 5,000 out for validation); the GAN loss on logits, not on probabilities + 1e-8.
-`q_learn_std` gives Q a learned std for the continuous codes (its variance softplus(.)^2
-+ 1e-4, the suite's `InfoHead`); the authors' MNIST launcher fixes it at 1, as the default
-does.
-"""
+The paper reading and every departure in full: docs/ledger.md, section `infogan`."""
 
 from __future__ import annotations
 
@@ -71,7 +43,7 @@ ARCHITECTURES = {
          "deconv 64 k4 s2 bn relu", "deconv 32 k4 s2 bn relu"],
     ),
     # 2-D points (ring2d, grid2d): the MLPs of Metz et al.'s mixture-of-Gaussians experiment
-    # (README, reading ledger): D scales its input by 1/4, then one hidden ReLU layer of
+    # (docs/ledger.md): D scales its input by 1/4, then one hidden ReLU layer of
     # 128; G has two hidden ReLU layers of 128, then a linear output
     (2,): (["scale 0.25", "fc 128 relu"], ["fc 128 relu", "fc 128 relu"]),
 }

@@ -9,23 +9,7 @@ Architecture: Table 2 (`architecture` selects Tables 3/4 specs for other image s
 Adam lr 2e-4, betas (0.5, 0.9), batch 128, PyTorch's default init (the paper: DCGAN init
 hurts).
 
-Our reading where the text is silent:
-- The encoder learns from the MSE alone: D sees Enc(x) detached, so the GAN fits G to the
-  autoencoder's latent distribution instead of regularising the encoder (the paper's
-  premise: "G directly learns the latent distribution of the autoencoder").
-- "Noisy labels for D": D's targets are drawn per sample from U(1 - label_noise, 1) for
-  real and U(0, label_noise) for fake latents (label_noise = 0.1); 0 gives hard labels.
-- The MI term is minimised by both D's phase (D trunk + heads, on detached fakes) and G's
-  phase, as in InfoGAN; the paper does not say whether Q's loss reaches D's trunk.
-- The paper gives no training length: `paper` runs 50 epochs at batch 128.
-- The printed MNIST weights (lambda_cont = 1, lambda_disc = 0.1) are the default. The
-  paper justifies its lambda with InfoGAN's argument for a *smaller* weight on continuous
-  codes and uses lambda_disc 10 (chairs) and 1 (CelebA) elsewhere, so the two may be
-  swapped: `--set lambda_disc=1 --set lambda_cont=0.1` is that reading (the README says
-  what the CPU runs show).
-
-Clustering of a real image: argmax of Q's categorical head on D's trunk features of Enc(x).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `latentgan_ae`."""
 
 from __future__ import annotations
 

@@ -6,64 +6,7 @@ An adversarial autoencoder whose prior is learned: a code generator CG maps a si
 prior to the 64-d code space, z_c = CG(z, s) with z ~ N(0, I) (`noise_dim`) and, in the
 unsupervised setting, s ~ Cat(K) (K = `n_categories` = 10), one-hot (Figure 2b). Networks:
 
-- Enc / Dec: the suite's conv autoencoder with a 64-d latent (`ConvAutoencoder`,
-  LatentGAN-AE's Table 2 spec). The paper uses a ResNet autoencoder with a 64-d latent
-  and gives no layers; only the latent size is the paper's.
-- CG: MLP [z, one-hot(s), c] -> fc 512 relu -> fc 512 relu -> fc 64 (`cg_hidden`; the
-  paper gives no layers).
-- D_C, the latent discriminator: MLP 64 -> fc 512 lrelu -> fc 512 lrelu -> fc 1
-  (`dc_hidden`); CG's codes are "real" (the prior), Enc(x) is "fake" (eq. 2).
-- D_I, the image discriminator: InfoGAN's MNIST trunk, conv64 k4 s2 lrelu -> conv128 k4
-  s2 bn lrelu -> fc1024 bn lrelu, a linear real/fake head (eq. 1), and InfoGAN's Q head
-  (fc128 bn lrelu -> code outputs) on the fc1024 features.
-
-Losses (all adversarial terms binary cross-entropy on logits; the generator-side ones in
-the usual non-saturating form):
-
-- Eq. (1), in data space: D_I tells x from dec(CG(z, s)).
-- Eq. (2), in code space: D_C tells CG(z, s) from Enc(x); Enc fools D_C.
-- Mutual information I(s; dec(z_c)) (InfoGAN): lambda_info * CE(Q(D_I(dec(z_c))), s),
-  plus lambda_cont * Gaussian NLL (unit std) on continuous codes when `n_continuous` > 0
-  (the paper mentions only s: default 0 continuous codes).
-- Reconstruction, the learned similarity metric of Larsen et al. (2015): the mean
-  squared error between D_I's features of x and of dec(enc(x)) at the output of D_I's
-  last conv block (conv128 + BN + lrelu, 128x8x8; Larsen et al. also take a late conv
-  layer of the discriminator), plus `pixel_weight` * pixel MSE (default 0: the paper
-  replaces the pixel loss because it blurs the decoder). x and dec(enc(x)) go through
-  D_I as one batch, so D_I's batch norm normalises both with the same statistics
-  (this pass, in training mode, also moves D_I's running statistics).
-
-Training (Figure 1): the paper alternates a "prior improvement" phase (update CG on
-eq. 1, encoder fixed) and a "regular AAE" phase (CG fixed, update Enc/Dec as an AAE)
-"until convergence", with no schedule. Here one training step alternates the two once,
-as four trainer phases in order:
-
-  "DI":    D_I + Q: x -> real, dec(CG(z, s)) (detached) -> fake, + MI on the fakes
-           (as InfoGAN, Q's loss is minimised by both D_I's and the generator's phase).
-  "prior": CG + Dec ("the decoder will be updated in both phases"): fool D_I with
-           dec(CG(z, s)) + MI. The encoder takes no part.
-  "DC":    D_C: CG(z, s) (detached) -> real, Enc(x) (detached) -> fake.
-  "AAE":   Enc + Dec: feature reconstruction + lambda_adv * (Enc(x) fools D_C). CG fixed.
-
-D_C and D_I learn only as discriminators: the reconstruction's gradient passes through
-D_I to the decoder and encoder but never updates D_I, and D_I does not see
-reconstructions (eq. 1 has only generated images).
-
-Fixed-prior baseline ("AAE + learned similarity metric + fixed prior", `prior="fixed"`):
-the paper says only that the fixed prior "regularizes the encoder output without being
-transformed by the code generator". Our reading: there is no CG; the prior code is the
-fixed map [one-hot(s), c, z] with z ~ N(0, I) of 64 - K - n_continuous dims (so
-`noise_dim` is ignored), so s still conditions generation, D_C still sees a 10-mode
-prior and Q still has s to recover. The "prior" phase then updates only the decoder.
-Everything else is identical, so `--set prior=fixed` gives the baseline.
-
-Optimisation (not in the paper): Adam, lr 2e-4, betas (0.5, 0.999) for every phase
-(DCGAN / InfoGAN defaults); PyTorch's default init. The paper gives no batch size or
-length: `paper` runs 50 epochs of the 60k MNIST images at batch 128.
-
-Clustering of a real image: argmax of Q's categorical head on D_I's trunk features of x.
-Embedding: Enc(x) (64-d). Reconstruction: Dec(Enc(x)). Generation: Dec(prior code).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `learned_prior_aae`."""
 
 from __future__ import annotations
 

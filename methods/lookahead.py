@@ -9,11 +9,7 @@ steps (the differentiable unroll is `bench.methods.unroll`). What the author's `
 back is the weights only: D's optimizer moments and BatchNorm running statistics keep what
 the K steps did, here too.
 
-`advance` returns the look-ahead weights as detached copies and restores D at once; the
-generator's loss reads D through them (`torch.func.functional_call`), which computes what
-the code computes (D's weights are constants of G's loss either way) while D's own
-parameters are already back for the phases that use the current D (Q, the feature loss).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `lookahead`."""
 
 from __future__ import annotations
 

@@ -2,19 +2,7 @@
 d-500-500-2000-10 on flattened images, ReLU everywhere but the embedding and the output), and
 the two ways their authors pretrain it, as phases in step ranges:
 
-- "layerwise" (DEC's Caffe code, piiswrong/dec `pretrain.py`; IDEC loads those weights): one
-  denoising autoencoder per layer for `layer_steps` each, trained on the previous layers'
-  (frozen) codes with dropout 0.2 on its input (not on the pixels) and on its hidden units
-  (not on the embedding), then the whole autoencoder fine-tuned without dropout for
-  `finetune_steps`. The fork's Euclidean loss (half the mean squared error), SGD lr 0.1,
-  momentum 0.9 reached linearly over each stage's first 1,000 steps (its `momentum_burnin`),
-  lr x 0.1 every 20,000 steps of each stage, weights N(0, 0.01), biases 0.
-- "end_to_end" (Guo's DEC-keras for MNIST): the whole autoencoder from the start, Keras'
-  mean squared error, SGD lr 1, momentum 0.9, weights U(+-1/sqrt(fan_in)), biases 0.
-
-Pixels are fed on the authors' scale: `pixel_scale` x the [0, 1] intensity (DEC's Caffe data
-is 0.02 x the 0..255 byte, i.e. 5.1 x [0, 1]; DEC-keras divides by 255).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `stacked_autoencoder`."""
 
 from __future__ import annotations
 

@@ -1,43 +1,7 @@
 """Unrolled InfoGAN (Khandait, "Unsupervised Disentangled Representation Learning", IIT
 Bombay project report), on the suite's InfoGAN, with three procedures (`unroll_rule`).
 
-**"lookahead" (default): the report's own code** (akhandait/disentangled-representation-
-learning, `unrolled_infogan/train_unrolled.py` with `models_mnist.py`). Each step:
-  "D": D's trunk and head on its GAN loss only (no MI term), real and fake batches apart;
-  "G": D takes K real optimizer steps (the trainer's D Adam, whose moments are not
-       restored), each on a fresh real batch against the same fakes G(z, c) drawn without
-       gradient; G then steps on its non-saturating GAN loss against that look-ahead D,
-       first order (no gradient through D's K steps), and D's weights are put back (not
-       its BatchNorm statistics or Adam moments, as the code): `bench.methods.lookahead`;
-  "Q": a second Adam (lr `lr_q`) trains Q's head and G on the categorical CE plus
-       `lambda_cont` x the Gaussian NLL of the continuous codes with a learned std
-       (softplus + 1e-5, constant kept, summed over the codes), on the same z, c as G's step.
-  The logged `q_disc` and `q_cont` are those two quantities, as the code logs them, so the
-  Q-loss table compares like with like. K = 0 is this procedure without look-ahead.
-  Its defaults are the code's: z ~ N(0, 1), leaky slope 0.01, Xavier-normal conv and
-  deconv weights (linear layers PyTorch's, BatchNorm scale N(1, 0.02)), BatchNorm on batch
-  statistics everywhere, 28x28 MNIST, batch 64, lr D 2e-4, G 1e-3, Q 1e-3, betas (0.5,
-  0.999), `paper` = 20 epochs of the 60,000 training images (18,750 steps).
-  Departure: a fresh real batch is drawn with replacement (the code iterates a second
-  shuffled loader).
-
-**"folded_q": the code's `train.py`, which produced the report's K = 0 row**: no look-ahead
-(K must be 0); "D" as above; "G" steps G on its GAN loss plus the same Q terms, and Q's own
-Adam (over Q's head only, lr `lr_q`) steps on that same backward pass. One Adam over G and
-Q's head with lr_g = lr_q computes exactly the two Adams' updates (Adam is elementwise), so
-`folded_q` asks for lr_q = lr_g (the code's 1e-3 both).
-
-**"adam" / "sgd": the differentiable unroll of the report's equations** (Metz et al.'s
-unrolled GAN). The generator minimises g_K = f(theta_G, theta_D^K(theta_G, theta_D)) -
-lambda L_I(G, Q) (eq. 13): its GAN term is judged by D after K optimizer steps on f, with
-gradients flowing back through those K steps (eq. 11), while the MI term uses the current
-D trunk and Q head; D's loss carries the MI term as InfoGAN's does. Our readings: the
-unrolled steps descend D's GAN loss only and update D's trunk and logit head; every
-unrolled step uses the step's real batch and the same fakes (as Metz et al.'s notebook);
-"adam" continues the D optimizer's Adam moments, "sgd" is eq. 8 (step `unroll_lr`); BN
-running statistics are not advanced by the look-ahead passes. With K = 0 this is InfoGAN
-step for step (tested).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `unrolled_infogan`."""
 
 from __future__ import annotations
 
@@ -58,7 +22,7 @@ from bench.methods.gan import fp32, gan_bce
 from bench.methods.infogan import InfoGAN
 from bench.registry import register_method
 
-# Metz et al.'s 2-D mixture experiment (README, reading ledger): a plain GAN (a single constant
+# Metz et al.'s 2-D mixture experiment (docs/ledger.md): a plain GAN (a single constant
 # category, no mutual-information term), z ~ N(0, I_256), Adam 1e-4 (beta1 0.5) for D and G,
 # orthogonal weights, the saddle objective, D's Adam unrolled through K steps on the step's
 # own minibatch; evaluated every 5,000 steps from step 0 (their Fig. 1's columns)

@@ -2,32 +2,7 @@
 Generative Approach to Clustering", IJCAI 2017, arXiv:1611.05148), as its authors' code
 (slim1017/VaDE, `VaDE.py`) trains it on MNIST.
 
-A VAE whose prior is a Gaussian mixture: c ~ Cat(pi), z ~ N(mu_c, diag(var_c)), x ~
-Bernoulli(Dec(z)). Encoder d-500-500-2000 (ReLU) with a mean and a log-variance head (10-d),
-decoder 10-2000-500-500-d with a sigmoid, on the flattened [0, 1] pixels. Two stages, as
-phases in step ranges:
-- "AE" (`pretrain_steps`): the encoder's mean path and the decoder as an autoencoder,
-  binary cross-entropy, Adam. The authors ship pretrained weights, not the code that made
-  them; the weights' network (Keras' glorot init, sigmoid output) is this autoencoder, and
-  its training here (Adam 0.001, mean binary cross-entropy, 50 epochs) is our reading.
-- "VaDE": at its first step a diagonal Gaussian mixture is fitted to the training images'
-  mean codes (sklearn; means and variances initialise mu_c, var_c; pi stays uniform, as in
-  the code), then the whole network and the mixture minimise the negative ELBO: the summed
-  binary cross-entropy of Dec(z), z reparameterised, plus sum_c gamma_c KL terms of the
-  code, minus the posterior's entropy, minus sum_c gamma_c log pi_c plus sum_c gamma_c log
-  gamma_c, with gamma = p(c | z) computed from the sampled z. Adam lr 0.002, eps 1e-4, lr
-  x 0.9 every 10 epochs down to 0.0002, batch 100, 3000 epochs.
-
-In the authors' code pi is a free parameter (not kept on the simplex) and enters gamma as
-pi_c to the power of the code's dimension (its log is summed over the dimensions):
-`pi="authors"` (default) does the same, `pi="softmax"` is the paper's model (pi =
-softmax(w), gamma_c ~ pi_c N(z | mu_c, var_c)). Variances below 1e-6 are clamped in the
-loss (the code keeps them free, unclamped).
-
-Clustering of a real image: argmax gamma at the posterior mean (`cluster_z="sample"`: at a
-sampled z, as the authors' evaluation does). As a generator: c ~ Cat(pi) ("categorical"),
-"noise" eps ~ N(0, I), decoded from z = mu_c + sqrt(var_c) eps.
-"""
+The paper reading and every departure in full: docs/ledger.md, section `vade`."""
 
 from __future__ import annotations
 

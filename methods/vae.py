@@ -3,25 +3,7 @@
 N(0, I) prior, the decoder, and the adapter base that turns them into a method (codes,
 reconstructions, clustering, per-latent KL).
 
-Architectures, per image size. 64x64 (dSprites) is disentanglement_lib's `conv_encoder` /
-`deconv_decoder`: convs 32-32-64-64 (kernels 4, 4, 2, 2, stride 2, ReLU) -> fc 256 ->
-the posterior's parameters; fc 256 -> fc 1024 -> 64x4x4 -> deconvs 64-32-32 -> image.
-32x32 (MNIST) drops one stage of each (the input is half as wide). By default (the
-author's choices, kept by `beta_vae`, `vae_gan`, `vae_infogan`) the decoder ends in tanh,
-since the suite's images lie in [-1, 1] and the losses are the author's squared errors,
-and the posterior's scale is softplus(.) + 1e-5 as in the author's `Reparametrization`.
-`logits_decoder` makes the last layer linear (dlib's Bernoulli logits; images are then
-tanh(logits / 2) = 2 sigmoid(logits) - 1) and `log_var` makes the encoder output dlib's
-log-variance; disentanglement-lib's models (`factor_vae`, ...) use both. Everywhere:
-PyTorch's default init, not the author's Xavier-normal nor TensorFlow's Glorot-uniform.
-
-Optional categorical code (used by `vae_infogan` with `n_categories` > 0; neither the
-report nor its code has one): the encoder also outputs K logits, q(c|x) is their softmax,
-training decodes a Gumbel-softmax sample of it (Jang et al. 2017, as JointVAE does), its KL
-to Uniform(K) joins the Gaussian KL, and real images are clustered by argmax q(c|x).
-Without it, clustering is k-means (k = `n_clusters`) on the posterior means, as `ae_kmeans`
-does on its codes.
-"""
+The paper reading and every departure in full: docs/ledger.md, section `vae`."""
 
 from __future__ import annotations
 

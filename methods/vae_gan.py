@@ -3,56 +3,7 @@ learned similarity metric", ICML 2016), as the unrolled-InfoGAN report's §IV bu
 (akhandait/disentangled-representation-learning, `vaeinfogan/train_vaegan.py`,
 `train_vaegan_unrolled.py`).
 
-The decoder is the generator. A discriminator D tells real images from reconstructions
-Dec(z), z ~ q(z|x), and from prior samples Dec(z_p), z_p ~ N(0, I). The reconstruction
-error is measured in D's features f at its conv layer of 8x8 resolution (the author's and
-Larsen's 3rd conv on 64x64 images, taken before its BatchNorm as the author does):
-L_feat = ||f(Dec(z)) - f(x)||^2 summed per image. Three phases per step, in the author's
-order, each a fresh forward pass:
-
-  "Dis": BCE(D(x), 1) + BCE(D(Dec(z)), 0) + BCE(D(Dec(z_p)), 0)  (fakes detached)
-  "Dec": BCE(D_k(Dec(z)), 1) + BCE(D_k(Dec(z_p)), 1) + lambda * L_feat  (Larsen: gamma L_llike - L_GAN)
-  "Enc": beta * KL(q(z|x) || N(0, I)) + L_feat  (Larsen: L_prior + L_llike)
-
-f(x), the target of L_feat, is taken in the "Dis" phase's pass of x, before D's update,
-as the author's `train_vaegan.py` does (`real_features="before_d"`); "after_d" reads it
-from the updated D, as the author's `train_vaegan_unrolled.py` and `train_betainfo.py` do
-(after restoring the look-ahead D) and as this adapter did before.
-
-D_k is D after `k` unrolled steps on its own loss (k = 0: D itself); L_feat, like Q in the
-hybrid, uses the current D. Every term is a mean over the batch of per-image values (the
-author sums over the batch; the ratios are the same, except as noted below). Networks and
-posterior: `bench.methods.vae`.
-
-Unrolling (`k`, `unroll_rule`): "lookahead" (default) is the author's own, shared with
-`unrolled_infogan` (`bench.methods.lookahead`): D takes k real optimizer steps (the
-trainer's Dis optimizer), each on a fresh real batch with fresh fakes (the reconstruction
-of that batch and a new prior sample, drawn without gradient), the decoder's GAN loss reads
-that D first order, and D's weights are put back; the author runs k = 5
-(`train_vaegan_unrolled.py`; k = 2 in the hybrid). "adam"/"sgd" are the suite's
-differentiable unroll (`bench.methods.unroll`, step `unroll_lr` for sgd), gradients
-through the k steps, every step on this batch and these fakes.
-
-Departures from the paper or the author's code:
-- The look-ahead draws its fresh batches with replacement (the author iterates a second
-  loader) and restores every D weight (the author's `load` restores conv and BatchNorm
-  weights; its D has no linear layers, ours ends in two).
-- The KL is per image in the encoder's loss. The author's `train_vaegan.py` divides it by
-  the batch while summing L_feat over the batch, so its beta = 250 weighs it as
-  250 / 64 = 3.9 per image: our default beta = 4 (`beta`). (`train_vaegan_unrolled.py`
-  sums both, as we do, with beta = 100.)
-- The author's decoder also pulls prior samples toward the features of the paired real
-  images (lambda ||f(Dec(z_p)) - f(x)||^2), which Larsen et al. do not: `feature_prior=true`
-  adds it; off by default.
-- Optimiser: the trainer's Adam with betas (0, 0.9), which is the author's RMSprop
-  (alpha 0.9) plus Adam's bias correction; learning rates the author's (Enc, Dec 3e-4,
-  Dis 1e-4). lambda = 1e-6 (`lambda_feature`) is the author's.
-- Latent 10 (dlib's study), not 32; the discriminator is a narrow DCGAN trunk shaped like
-  the dlib encoder (convs 32-32-64-64 on 64x64, 32-64-64 on 32x32, lrelu 0.2, BatchNorm
-  after every conv but the first, fc 256), not the author's 64-512 channels, so that a
-  smoke run stays within CI's minutes.
-Clustering: k-means on the posterior means (k = `n_clusters`).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `vae_gan`."""
 
 from __future__ import annotations
 

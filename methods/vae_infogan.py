@@ -5,40 +5,7 @@ carries InfoGAN's Q head. Q recovers the last `info_latents` latents (the report
 "variables we maximise information for") from generated images; the other latents are
 incompressible noise. The prior is N(0, I) on every latent, and the KL covers them all.
 
-On top of the VAE-GAN phases, with z ~ q(z|x), z_i its info latents, z_p ~ N(0, I):
-  "Dec" (decoder and Q head) adds lambda_info * [NLL(z_i | Q(Dec(z))) + NLL(z_p,i | Q(Dec(z_p)))]
-  "Enc" adds lambda_info * NLL(z_i | Q(Dec(z))), Q's answer held fixed: it pulls the
-        encoder's info latents toward what Q reads back from their reconstruction.
-NLL is the Gaussian negative log-likelihood under Q's mean and learned std (its constant
-dropped), summed over the info latents, batch mean; lambda_info = 0.1 (the author's).
-Q reads D's trunk and trains only its own head, as the author's (D's trunk learns from the
-GAN loss alone). With `k` > 0 the decoder's GAN loss sees D after k steps of the
-author's first-order look-ahead (default k = 2 and `unroll_rule=lookahead`, as
-`train_betainfo.py`; `bench.methods.lookahead`); Q, like the feature loss, uses the current
-(restored) D, and L_feat's target f(x) is read from it too (`real_features="after_d"`, as
-`train_betainfo.py` reads it after restoring D; VAE-GAN's default follows `train_vaegan.py`).
-
-The KL per latent is logged for the two groups, `kl_info` and `kl_incompressible` (per
-image and per latent, the author's `lossesKLLa` / `lossesKLNoi`, the report's Fig. 15).
-
-Optional categorical code (`n_categories` = K > 0; not in the report): c ~ Cat(K) joins
-the decoder's input, the encoder infers q(c|x) (see `bench.methods.vae`), Q's categorical
-head recovers c (cross-entropy, weight `lambda_disc`) with the same three terms (target:
-argmax of the encoder's relaxed sample, c of the prior sample; the encoder's logits pulled
-toward Q's argmax), and real images are clustered by argmax q(c|x). Without it,
-clustering is k-means on the posterior means.
-
-Departures from the author's code, beyond VAE-GAN's (which apply here too, with the
-author's hybrid settings: beta 1, lambda 1e-6, lr Enc/Dec 1e-3, Dis 2e-4):
-- Q's loss is added to the decoder's and encoder's phases, and Q's head is trained in the
-  decoder's phase with its learning rate (the author's lrQ = lrD = 1e-3), instead of a
-  second update of Q, Dec and Enc per step by a separate backward pass.
-- Latent 10 with 5 info latents (`latent`, `info_latents`), not 128 with 10; Q's head is
-  the suite's InfoGAN head (fc 128 bn lrelu on D's fc 256 features), not fc 1024 on D's
-  last conv features; its variance is softplus(.)^2 + 1e-4 (the suite's `InfoHead`), not
-  (softplus(.) + 1e-5)^2.
-- beta scales the KL (the author's `beta * tuple` only runs at beta = 1).
-"""
+The paper reading and every departure in full: docs/ledger.md, section `vae_infogan`."""
 
 from __future__ import annotations
 

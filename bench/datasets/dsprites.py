@@ -5,37 +5,7 @@ DeepMind's dSprites factors minus its constant colour: shape (square, ellipse, h
 scale (6 values in [0.5, 1]), orientation (40 angles in [0, 2pi)), posX and posY (32 values
 each in [0, 1]); 64x64 binary images, white shape on black.
 
-A pixel is foreground when its centre passes the shape's implicit inside-test (coordinates
-turned back by the angle and divided by the scale, about the shape's centroid). Positions
-step by exactly one pixel, so a shape at every position is the same 32x32 sprite shifted by
-whole pixels: the 720 sprites (shape x scale x orientation) are rendered once, and a batch
-is a scatter of sprites into blank canvases -- identical pixels to testing every canvas
-pixel, at a fraction of the cost (and few enough tensor ops that a busy CPU, where
-multi-threaded torch ops stall, barely slows it).
-
-Conventions (they differ in places from the dSprites .npz; say so wherever it matters):
-- x is the column, y the row; posX grows to the right and posY grows *downwards*.
-  Position p in [0, 1] puts the centroid at the centre of pixel 16 + 31p, i.e. at
-  (16.5 + 31p) / 64 of the canvas: the range leaves a 16-pixel margin on each side, so the
-  largest shape (radius 14.4 px) at any angle keeps off the two outermost rows and columns.
-- positive orientation turns the shape counter-clockwise as displayed; at angle 0 the
-  square is axis-aligned, the ellipse's long axis is horizontal and the heart's tip points
-  down. The square repeats every 10 steps and the ellipse every 20, as in dSprites.
-- the three shapes have the same area at a given scale (up to rasterisation): the scale-1
-  square is 19.2 px on a side.
-- `DSprites.observation_shape` is channel-first (1, 64, 64); disentanglement_lib's own
-  dSprites is (64, 64, 1), so a representation function must expect channel-first input.
-
-The variants are dlib's (`data/ground_truth/dsprites.py`) on these sprites: `ColorDSprites`
-multiplies the white sprite by one colour per image, uniform in [0.5, 1]^3; `NoisyDSprites`
-adds uniform [0, 1) noise to every pixel and channel, clipped at 1 (the sprite stays white,
-the background is noise). Both are 3 x 64 x 64 and draw their colour or noise from the
-metric's random state after the factors, in dlib's shapes ((N, 1, 1, 3) and (N, 64, 64, 3),
-channel-last, then moved channel-first), so a metric consumes the stream as dlib's does. The
-registered datasets are the same fixed sample of factors as `dsprites`, each image's colour
-or noise drawn once from a fixed seed and stored as uint8 (dlib draws fresh ones whenever an
-image is sampled for training: here the noise of an image is fixed).
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.datasets.dsprites`."""
 
 from __future__ import annotations
 

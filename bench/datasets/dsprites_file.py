@@ -3,17 +3,7 @@ as the `dsprites_full` dataset (disentanglement-lib's name for it): 737,280 64x6
 images, every combination of shape (3), scale (6), orientation (40), posX and posY (32
 each) once; the constant colour factor is dropped, as dlib's `dsprites_full` does.
 
-The file goes in `<data root>/dsprites/` (dlib's layout) and is checked by its MD5, the
-digest published with the release (7da33b31...: the one every loader of it checks). Only
-`imgs` and `latents_classes` are read, without pickle (the file's `metadata` is a pickled
-dict, never opened). A fixed 10,000 images are the test split; the rest are for training
-(dlib trains on all 737,280); labels are the shape. The disentanglement metrics sample all
-737,280 images (`FactorGrid`: one image per combination, so the random stream is dlib's).
-
-`procedural_agreement` renders the suite's procedural `dsprites` at the file's factors and
-measures how far the two agree (IoU of the white pixels), so the procedural one can be
-checked against the real one: `python -m bench.datasets.dsprites_file PATH`.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.datasets.dsprites_file`."""
 
 from __future__ import annotations
 

@@ -7,16 +7,7 @@ digests are the defaults; a test that writes small files in the real formats pas
 (`md5s`), through a subclass that carries them, so the check is never switched off. A
 missing or damaged file is one line saying where the files go. Nothing is downloaded.
 
-- `cifar10`: `<data root>/cifar-10-batches-py/` (the extracted cifar-10-python.tar.gz),
-  50,000 + 10,000 RGB 32x32 images, ten classes.
-- `celeba` (64x64) and `celeba32` (32x32, LatentGAN-AE's Table 4): `<data root>/celeba/`
-  as torchvision expects it, the aligned-and-cropped 178x218 images resized so the shorter
-  side is the target size and centre-cropped (the DCGAN preparation the seeds' CelebA code
-  uses); torchvision's train split (162,770) for training, its test split (19,962) for
-  testing. CelebA has no classes: the label, used only by evaluation, is its `Smiling`
-  attribute (LatentGAN-AE's Fig. 8 reads a smile code). Decoding 182,732 JPEGs takes
-  minutes, so the decoded arrays are cached beside the files (`bench-celeba-64x64.npz`).
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.datasets.torchvision_sets`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Real data sets from files a user already has: found where the README says to put them,
-checked against the digest the file's publisher's release has, refused in one line
+"""Real data sets from files a user already has: found where docs/how-to/add-dataset.md says
+to put them, checked against the digest the file's publisher's release has, refused in one line
 otherwise. Nothing here downloads (CelebA's host needs a browser; the others are a single
 file to copy), so a missing file says where to put it and where to get it.
 

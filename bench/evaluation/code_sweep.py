@@ -5,21 +5,7 @@ Draw `n` base codes with a fixed seed; for each continuous code j, sweep it over
 evenly spaced values across `code_spec.continuous_range` with everything else held fixed,
 generate, and measure (bench.evaluation.morphometrics). Scores:
 
-- spearman(j, m): the mean over the n base codes of the Spearman rank correlation between
-  the swept value and morphometric m along that one sweep; abs_spearman is its magnitude.
-  Per sweep rather than pooled because the base codes draw different digits, whose
-  thickness or width differ far more than any one code moves them; pooling would bury a
-  code's effect under that spread. Signed mean before the magnitude, so a code must move m
-  the same way for every digit to score high: one that thickens some digits and thins
-  others is not "the thickness code". A sweep along which m does not change at all has
-  rho = 0; NaN measurements (blank images) are dropped, and a sweep with fewer than 3
-  measured images is left out of the mean.
-  Rank correlation ignores effect size: a code that moves m consistently but by a hair
-  still scores high, so read `samples` (or a traversal grid) before calling it "the" code.
-- gap(m): MIG-style (Chen et al. 2018) exclusivity, largest abs_spearman over codes minus
-  the runner-up, with the code that attains the largest. With one continuous code the
-  runner-up is taken as 0.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.evaluation.code_sweep`."""
 
 from __future__ import annotations
 

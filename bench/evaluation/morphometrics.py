@@ -4,38 +4,7 @@ Follows `morphomnist.morpho` / `measure_image` (Castro et al. 2019, github.com/d
 with their defaults: scale 4, relative threshold 0.5, bound_frac 0.02. Lengths are in pixels
 of the *input* image, areas in pixels^2, slant in radians.
 
-1. Upscale 4x as `skimage.transform.pyramid_expand(img, upscale=4, order=3)`: cubic-spline
-   resize (clipped to the input's range), Gaussian blur of sigma 2*4/6; then, as they do,
-   truncate to 8-bit levels. We apply pyramid_expand's linear operators as precomputed
-   matrices to a whole batch (equal to it at float32 precision): two GEMMs instead of ~3 ms
-   an image. The blur sets a floor: a 1-pixel line measures ~1.5 px thick;
-   strokes of 2 px and more measure their width.
-2. Binarise the upscaled image at min + 0.5 * (max - min).
-3. area = foreground pixels / scale^2.
-4. length = skeleton length / scale: each 8-connected skeleton link counted once, 1 if
-   axis-aligned, sqrt(2) if diagonal (their correlation mask).
-5. thickness = 2 * mean(Euclidean distance transform on the skeleton) / scale.
-6. slant = arctan(-u11 / u02) from the upscaled grey image's central second moments
-   (x = column, y = row pointing down): the digit's horizontal shear. **Positive = top
-   leaning right** ("/", like italics); negative = top leaning left ("\\").
-7. width, height: sides of the bounding parallelogram sheared by that slant whose edges leave
-   bound_frac/2 of the grey mass outside on each side. The resampling spreads mass past a
-   shape's edges, so a filled 10 x 16 rectangle measures ~10.4 x 16.1 and a 3 px bar ~4.2 wide.
-
-Where we approximate Morpho-MNIST:
-- skeleton: `skimage.morphology.skeletonize` (Zhang-Suen thinning) plus
-  `scipy.ndimage.distance_transform_edt`, instead of their `medial_axis` (~40 ms an image at
-  4x). Thinning has none of the medial axis's spurs into corners and stops short of free
-  stroke ends (a straight bar of length L and thickness t >= 2 measures ~L - t - 0.5;
-  length *differences* are exact), so our length is shorter than theirs: ~5% on average on
-  MNIST test digits (-10 to +2 px on 40 digits); on square-ended bars, where their spurs
-  overshoot, by up to a third. Thickness agrees to ~1% on average (+-0.2 px per digit).
-  Slant, area, width and height match their code to float precision on MNIST digits.
-- float inputs are taken as our generator's range [-1, 1] and mapped to [0, 1].
-- an image with (almost) no contrast (max - min < `min_contrast` on the [0, 1] scale, e.g.
-  a blank generator sample) gets a row of NaN, where Morpho-MNIST would binarise every
-  pixel to foreground.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.evaluation.morphometrics`."""
 
 from __future__ import annotations
 

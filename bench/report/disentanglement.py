@@ -9,11 +9,7 @@ the completed seeds that carry it, with the best seed's value; scores from disen
 ("dlib") and from our own implementations ("bench") are checked to agree, so a group that
 mixes them is averaged, and the backend column says so.
 
-`metric_correlation` is their Fig. 2 idea: Spearman's rank correlation between every two
-metrics across all completed runs of the dataset (every method and setting pooled), shown
-once there are `MIN_RUNS_FOR_CORRELATION` runs. Ten, because below that a rank correlation
-means little: over ten runs |rho| must exceed 0.65 to differ from 0 at the 5% level.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.report.disentanglement`."""
 
 from __future__ import annotations
 

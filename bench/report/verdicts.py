@@ -1,6 +1,6 @@
 """A verdict on each published claim: reproduced, not reproduced, or inconclusive and why.
 
-The rule, written once (`RULE`, quoted by the README and every table that carries
+The rule, written once (`RULE`, quoted by the docs and every table that carries
 verdicts): only completed runs at the claim's protocol count (the `paper` preset, the
 method's faithful defaults, nothing changed but what the paper itself varies). Fewer than
 `MIN_SEEDS` of them: inconclusive. Otherwise the 95 % percentile-bootstrap interval of

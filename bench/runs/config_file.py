@@ -4,16 +4,7 @@ Each top-level key is a `bench run` option (`methods`, `seeds`, `dataset`, `pres
 `device`, `jobs`, `resume`, ...; dashes or underscores), and the table `[set]` holds the
 `--set` settings, where an array is a grid (`k = [0, 5, 7, 10]`):
 
-    methods = ["unrolled_infogan"]
-    seeds = 3
-    preset = "smoke"
-    [set]
-    k = [0, 5, 7, 10]
-    train_size = "none"
-
-The file becomes command-line arguments placed before the ones typed, so an option typed
-on the command line overrides the file's, and a typed `--set k=...` replaces the file's k.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.runs.config_file`."""
 
 from __future__ import annotations
 

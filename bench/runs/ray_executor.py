@@ -8,14 +8,7 @@ Checkpoints do: a retried or resumed task on another node finds its run's checkp
 if `--workdir` is the same shared folder on every node. Each task checks for a marker file
 the driver writes there and, where it is missing, the driver says so in one line.
 
-What Ray gives and is not re-built here: `max_retries` (a worker that dies is replaced and
-the task runs again; the task's id stays the same across retries, which is how a retry
-knows to resume its own checkpoint rather than start over), `ray.cancel` (a running task
-gets a KeyboardInterrupt in its main thread, which the trainer's stop handler turns into a
-clean stop: the step finishes, a checkpoint is written, the run is recorded `interrupted`;
-a queued task never starts), `ray.wait` (each group is handed on as it ends), and
-resources (`num_cpus`, fractional `num_gpus`; Ray sets CUDA_VISIBLE_DEVICES per task).
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.runs.ray_executor`."""
 
 from __future__ import annotations
 

@@ -9,13 +9,7 @@ dataset, preset, run id: `bench.names`), and every metric is a finite number. A 
 that fails is one line naming its file and the field; a run whose record would fail is
 caught where it is built (`bench.runs.runner.new_record`).
 
-Adding a measurement is one model here and one field of `Measures`: the runner validates
-each measure against its model (`MEASURES`) as it is computed, and a measure that does not
-fit is recorded under `measure_errors` rather than failing the run. Records are plain JSON
-(never NaN or Infinity tokens: a non-finite training loss of a diverged run is written as
-null); the JSON Schema of this model is `docs/record.schema.json` (`python -m
-bench.runs.schema docs/record.schema.json` rewrites it; a test fails when it is stale).
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.runs.schema`."""
 
 from __future__ import annotations
 

@@ -2,22 +2,7 @@
 mean: `bench plot` frames them as figures (`bench.report.figures`) and the trackers log
 them while a run trains (`bench.tracking`), so both show the same grids.
 
-- categorical traversal (LatentGAN-AE Fig. 2): one row per category, one column per
-  noise sample (the same noise down each column), continuous codes at 0. With the run's
-  Hungarian matching of categories to digits, the category matched to digit d is row d;
-  categories left unmatched follow, in category order.
-- one traversal per continuous code (Figs. 3-4): rows are (category, noise) pairs in the
-  same order, columns sweep the code over `SWEEP` with the other codes at 0;
-- samples: codes drawn from the prior;
-- reconstructions (autoencoders): rows alternate real test images and Dec(Enc(x));
-- traversals from real images (variational methods; the unrolled-InfoGAN report's Fig.
-  14): row j starts from real test image j, encoded, and sweeps continuous code j;
-- interpolations (methods with an encoder; InfoAE's Fig. 2(c), (d)): a row per pair of
-  real test images a, b: a, then Dec((1 - t) Enc(a) + t Enc(b)) for t from 0 to 1, then b.
-
-Every draw comes from a generator seeded here, and the method's train/eval mode is put
-back afterwards, so drawing a grid in the middle of training changes nothing it trains.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.tracking.grids`."""
 
 from __future__ import annotations
 

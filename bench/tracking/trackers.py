@@ -9,13 +9,7 @@ anyway), so tracking adds no host sync to the training step.
 A tracker never fails a run: an error in a backend, opening or writing, prints one
 warning line and that backend is dropped for the rest of the run; the run goes on.
 
-- tensorboard (the default): `<workdir>/<run_id>/tb/`, via torch.utils.tensorboard. A
-  resumed run purges the events logged after its checkpoint, so the curves do not fork.
-- mlflow (when installed, `pip install 'gan-ae-bench[mlflow]'`): `$MLFLOW_TRACKING_URI` if set,
-  else an SQLite store `<workdir>/mlflow.db` with artifacts in `<workdir>/mlartifacts`;
-  experiment `$MLFLOW_EXPERIMENT_NAME` or "bench"; one MLflow run per bench run (tag
-  `bench.run_id`), continued when the run is resumed.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.tracking.trackers`."""
 
 from __future__ import annotations
 

@@ -5,19 +5,7 @@ capacity. Stacking the seeds' weights (`torch.func.stack_module_state`) and runn
 phase's loss under `vmap` makes every kernel S times larger instead of launching S times
 as many. Each seed keeps its own result:
 
-- weights, BatchNorm statistics and Adam moments are stacked along a leading seed axis,
-  and the summed objective's gradient for a seed's weights is that seed's own gradient;
-  Adam is elementwise, so the stacked update is S lone updates;
-- each seed draws its own batches (`BatchSampler` of its seed) and its own noise from a
-  generator that holds the state its lone run would hold (`bench.rng`).
-
-So each seed's losses and weights equal its lone run's to float tolerance (batched
-kernels may sum in a different order); the seed-batch tests check that.
-
-A method can be batched when it trains by gradient, every random draw in its losses goes
-through `bench.rng` (the first step fails loudly on any other) and its losses do not
-read optimizer state (`reads_optimizer_state`, e.g. unrolled InfoGAN): see `batchable`.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.training.seed_batch`."""
 
 from __future__ import annotations
 

@@ -1,27 +1,7 @@
 """One training step of S >= 1 seeds of a method — every phase in order — shared by the
 trainer and `bench speed`, so the loop that is timed is the loop that trains.
 
-A phase runs its loss (under bf16 autocast with `amp`, CUDA only), zero_grad, backward
-and its Adam step; every loss term is added to one device tensor (a row per seed) and its
-last value kept in another, both read back only when the trainer logs. On CUDA the whole
-step (all phases, optimizer updates, the loss sums) is captured once as a CUDA graph and
-replayed: the networks here are so small that eager PyTorch spends most of a step
-launching kernels from Python. Replays compute the same function as the eager step;
-random draws inside the step come from the same generators. A step that cannot be
-captured (a host sync inside a loss, a method that opts out with `cuda_graphs = False`)
-runs eagerly, and `mode` says which one ran.
-
-A phase may run only in a range of steps (`Phase.steps`: an autoencoder's pretraining, then
-clustering): a step runs the phases active at it, each set of active phases is its own
-graph, and the loss log keeps one running sum per set, merged when read. A learning-rate
-schedule (`Phase.decay_at`, `decay_every`) is a pure function of the step; under a graph,
-Adam reads its rate from a device tensor that the schedule fills in place.
-
-Two kinds share this: `TrainStep` trains one seed's method in place; `SeedBatchStep`
-(`bench.training.seed_batch`) trains S seeds as one vmapped step. Both take a list of
-batches (one per seed) and log a list of loss means (one per seed);
-`bench.training.seed_batch.make_step` picks one.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.training.step`."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The README's example plugin, exactly as printed there, registers a dataset and a method
-that train through the installed `bench` command run from the plugin's folder, with no
-PYTHONPATH (the console script, unlike `python -m`, does not put the current folder on
-sys.path: bench does)."""
+"""The docs' example plugin (docs/how-to/add-method.md), exactly as printed there, registers a
+dataset and a method that train through the installed `bench` command run from the plugin's
+folder, with no PYTHONPATH (the console script, unlike `python -m`, does not put the current
+folder on sys.path: bench does)."""
 
 import json
 import os
@@ -14,25 +14,26 @@ from pathlib import Path
 from tests.helpers import ROOT
 
 BENCH = Path(sys.executable).parent / "bench"
+EXAMPLE_PAGE = ROOT / "docs" / "how-to" / "add-method.md"
 
 
-def readme_example() -> str:
-    text = (ROOT / "README.md").read_text()
+def example_plugin() -> str:
+    text = EXAMPLE_PAGE.read_text()
     match = re.search(r"<!-- example plugin: my_methods.py -->\n```python\n(.*?)```", text, re.S)
-    assert match, "the README lost its example plugin"
+    assert match, f"{EXAMPLE_PAGE} lost its example plugin"
     return match.group(1)
 
 
-def readme_command() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+def example_command() -> list[str]:
+    text = EXAMPLE_PAGE.read_text()
     match = re.search(r"<!-- example plugin command -->\n```bash\n(.*?)\n```", text, re.S)
-    assert match, "the README lost its example plugin's command"
+    assert match, f"{EXAMPLE_PAGE} lost its example plugin's command"
     return shlex.split(match.group(1))
 
 
-def test_the_readme_example_plugin_trains_through_bench_run(tmp_path):
-    (tmp_path / "my_methods.py").write_text(readme_example())
-    env_words, (program, *args) = [], readme_command()
+def test_the_docs_example_plugin_trains_through_bench_run(tmp_path):
+    (tmp_path / "my_methods.py").write_text(example_plugin())
+    env_words, (program, *args) = [], example_command()
     while "=" in program:
         env_words.append(program)
         program, *args = args
@@ -46,7 +47,7 @@ def test_the_readme_example_plugin_trains_through_bench_run(tmp_path):
     listed = bench("list")
     assert listed.returncode == 0, listed.stderr
     assert "mlp_ae_kmeans" in listed.stdout and "sk_digits" in listed.stdout
-    # the README's command, one seed and 30 steps, without the measures after training
+    # the page's command, one seed and 30 steps, without the measures after training
     seeds = args.index("--seeds")
     args[seeds + 1] = "1"
     run = bench(*args, "--device", "cpu", "--no-progress", "--set", "steps=30", "--set", "tsne_points=0")

@@ -54,7 +54,7 @@ def test_a_broken_entry_point_is_one_line_naming_it(tmp_path, monkeypatch):
 
 def test_bench_plugins_finds_a_module_in_the_current_folder(tmp_path):
     """Through the installed console script, which (unlike `python -m`) does not put the
-    current folder on sys.path; the README's example plugin test lists one that loads."""
+    current folder on sys.path; the docs' example plugin test lists one that loads."""
     (tmp_path / "my_plugin.py").write_text(PLUGIN.format(name="lab_cwd_data"))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "BENCH_PLUGINS")}
     out = subprocess.run([str(BENCH), "list"], capture_output=True, text=True, cwd=tmp_path,

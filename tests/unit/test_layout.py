@@ -5,6 +5,7 @@ own `methods` package can shadow."""
 import ast
 import graphlib
 import os
+import re
 import subprocess
 import sys
 
@@ -99,3 +100,24 @@ def test_a_labs_own_methods_package_does_not_hide_the_adapters(tmp_path):
                          env=env)
     assert out.returncode == 0, out.stderr
     assert "infogan" in out.stdout and "kmeans_pixels" in out.stdout
+
+
+def test_module_docstrings_say_why_in_a_few_lines():
+    """A module docstring is a summary under 15 lines; the paper readings and the history go to
+    the docs (docs/ledger.md per method, docs/notes.md per module)."""
+    long = {}
+    for top in (BENCH, METHODS):
+        for path in top.rglob("*.py"):
+            doc = ast.get_docstring(ast.parse(path.read_text()), clean=False)
+            if doc is not None and len(doc.splitlines()) >= 15:
+                long[str(path.relative_to(ROOT))] = len(doc.splitlines())
+    assert not long, f"module docstrings of 15 lines or more (move the long form to docs/): {long}"
+
+
+def test_the_readme_is_short_and_its_links_into_the_docs_resolve():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 250
+    targets = re.findall(r"\]\(((?:docs/)[^)#\s]*)", readme)
+    assert targets, "the README links into the docs"
+    missing = [t for t in targets if not (ROOT / t).exists()]
+    assert not missing, f"README links to missing files: {missing}"

@@ -8,13 +8,7 @@ classifiers' mean accuracy (an accuracy, not an error, despite the name; dlib's
 `informativeness_test`). As dlib, 1e-11 is added to R before the entropies, and a
 classifier is sklearn's `GradientBoostingClassifier()` with every default.
 
-Where we differ from dlib on purpose: dlib leaves the classifiers unseeded, so they draw
-from numpy's global RandomState and DCI changes from call to call (the trees break ties
-between equally good splits at random). Here one `RandomState(random_state)` is shared
-by the F classifiers in factor order, which is exactly what dlib consumes after
-`np.random.seed(random_state)`: seed numpy's global state first and dlib's numbers equal
-ours.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.evaluation.disentanglement.dci`."""
 
 from __future__ import annotations
 

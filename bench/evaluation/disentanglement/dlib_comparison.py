@@ -5,17 +5,7 @@
 
 (`tox -e dlib` builds that environment; dlib needs TensorFlow <= 2.15 and numpy < 2.)
 
-The array metrics (MIG, DCI, SAP, modularity, explicitness, the MI matrix) get one fixed
-sample of codes and factors from `SyntheticFactors` through a partly entangled encoder
-with one collapsed code; dlib gets the same arrays transposed, (D, N), as it expects, and
-calls its private array-level functions (`_compute_mig`, `_compute_dci` after seeding
-numpy, `_compute_sap`, the steps of `compute_modularity_explicitness` and of `compute_irs`).
-BetaVAE, FactorVAE and IRS (`irs_sampled`) sample the same data set from the same seed
-with both libraries' public functions. UDR compares three encoders of that data set
-(entangled 0, 0.3 and 0.8, one collapsed code each, the variance of each code in a batch
-standing in for its KL) through dlib's `compute_udr_sklearn` and ours, Lasso and Spearman,
-on the same 1,000 observations. The reference tests (tests/reference) assert these same cases at smaller sizes.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.evaluation.disentanglement.dlib_comparison`."""
 
 from __future__ import annotations
 

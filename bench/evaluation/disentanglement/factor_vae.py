@@ -7,18 +7,7 @@ variance relative to its global variance; the vote goes to (k, that code). A maj
 classifier maps each code to the factor it most often wins for; the score is the share of
 fresh votes it gets right.
 
-The sampling consumes the RandomState exactly as dlib does, so at the same seed the votes
-and the scores are dlib's. Where we differ on purpose:
-- dlib records each vote at the code's position among the *active* codes, not at its own
-  index, whenever a code is pruned. The accuracy only depends on the votes per column, so
-  it is the same either way; here votes land on the real code index, so the vote matrix
-  can be read.
-- dlib reports `num_active_dims` as D (the length of its boolean mask) whatever was
-  pruned; here it is the number of active codes.
-- A code with zero global variance is always pruned (with dlib's own default threshold 0
-  it would be kept and give 0/0 in the argmin). At any positive threshold this is dlib.
-- With no active code, both report accuracy 0 without sampling further.
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.evaluation.disentanglement.factor_vae`."""
 
 from __future__ import annotations
 

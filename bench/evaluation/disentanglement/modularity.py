@@ -6,21 +6,7 @@ Modularity: per code, how far its squared MI with the factors is from a single s
 codes; a code with no MI at all scores 0. MI is dlib's: 20-bin histograms of the
 training codes, nats (`discretize`).
 
-Explicitness: per factor, the macro one-vs-rest ROC-AUC of a default
-`LogisticRegression` on all codes, standardised by the training mean and std; the mean
-over factors on the test sample.
-
-Where we differ from dlib on purpose:
-- A code that is constant on the training sample has std 0; dlib divides by it and
-  sklearn then refuses the NaNs. Here its std counts as 1 (the code becomes a constant,
-  which the classifier ignores). Nothing changes for non-constant codes.
-- dlib scores the test sample against a one-hot of the classes *present in the test
-  sample*, which fails when that set differs from the training classes. Here the columns
-  are the classifier's classes, and a class whose column has no positive or no negative
-  on the scored sample (its AUC is undefined) is left out of the macro average. When the
-  class sets agree, this is dlib's number.
-- sklearn's ConvergenceWarning is silenced (dlib's fixed default max_iter; not actionable).
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.evaluation.disentanglement.modularity`."""
 
 from __future__ import annotations
 

@@ -2,20 +2,7 @@
 Variational Disentangled Representation Learning"), as dlib's `evaluation/udr/metrics/udr.py`
 computes it.
 
-UDR needs no factors, only several models trained alike (Duan et al.: the seeds of one
-hyper-parameter setting). All models encode the same observations. Each model's codes are
-standardised and its latents with mean KL(q(z_j|x) || p(z_j)) <= 0.01 zeroed; for each
-ordered pair (i, j) a correlation matrix R (D_i x D_j) says how well each latent of i
-predicts each latent of j: |Lasso coefficients| (alpha 0.1, regressing j's codes on i's;
-UDR_L, dlib's default) or |Spearman rho| (UDR_S). Restricted to both models' informative
-latents (KL above `kl_threshold`), the pair's score is the relative strength of R:
-(mean over columns of max^2 / sum + mean over rows of max^2 / sum) / 2, 0 where a sum is 0.
-A model's UDR is the median of the scores of the pairs (j, i), j != i.
-
-Where we differ from dlib on purpose: a pair in which either model has no informative
-latent scores 0 (dlib fails on the empty matrix); Lasso gets a fixed `random_state` (it
-uses none with its default cyclic updates, so the numbers are dlib's).
-"""
+The long form (readings, departures, history): docs/notes.md, `bench.evaluation.disentanglement.udr`."""
 
 from __future__ import annotations
 
