@@ -2,8 +2,10 @@
 crafted are refused in one line naming the file; nothing in them runs; a full disk or a
 second `bench run` on the same folders loses no result."""
 
+import copy
 import errno
 import json
+import shutil
 import threading
 
 import pytest
@@ -30,12 +32,22 @@ class RunsCodeWhenUnpickled:
         return Path.touch, (self.marker,)
 
 
-@pytest.fixture
-def trained(dirs):
-    """A completed toy run (12 steps, checkpoints every 4): (record, its checkpoint path)."""
-    (record,), _ = sweep(["toy_infogan"], dirs)
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory):
+    """A completed toy run (12 steps, checkpoints every 4), trained once for the module."""
+    folder = tmp_path_factory.mktemp("trained")
+    (record,), _ = sweep(["toy_infogan"], (folder / "results", folder / "runs"))
     assert record["status"] == "completed", record.get("message")
-    return record, checkpoint.path_for(dirs[1], record["run_id"])
+    return folder, record
+
+
+@pytest.fixture
+def trained(trained_once, dirs):
+    """A fresh copy of that run in this test's folders: (record, its checkpoint path)."""
+    folder, record = trained_once
+    for source, target in zip((folder / "results", folder / "runs"), dirs):
+        shutil.copytree(source, target)
+    return copy.deepcopy(record), checkpoint.path_for(dirs[1], record["run_id"])
 
 
 def resume(dirs):
