@@ -520,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         load_plugins()  # entry points (group bench.plugins) and $BENCH_PLUGINS
-        threads = os.environ.get("BENCH_THREADS")  # set for each worker of `bench run --jobs N`
+        threads = os.environ.get("BENCH_THREADS")  # torch threads (the tests set it; --jobs workers read it too)
         if threads:
             import torch
 

@@ -167,8 +167,9 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
             Trainer(first.train, device, progress, desc=f"{first.method} s{seeds}",
                     keep_checkpoints=keep_checkpoints).fit(runs, run_data, resume)
         else:
-            for run in runs:
-                fit_closed_form(run, run_data, device)
+            for job, run in zip(group, runs):
+                with progress_bars.shown(progress, f"{job.method} s{job.seed}"):
+                    fit_closed_form(run, run_data, device)
     except Exception as exc:  # every seed of the group failed with it
         runs = None
         for own in found:
