@@ -143,7 +143,8 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = _Parser) -> argpa
                           "at its end; all: also a copy at every checkpoint step (checkpoint-step<N>.pt); none: "
                           "a completed run's checkpoint is deleted (`bench plot` and `bench udr` then cannot "
                           "use it); an interrupted, diverged or failed run keeps its own either way")
-    run.add_argument("--no-progress", action="store_true", help="no progress bars (training and every stage after it)")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no progress (bars on a terminal, else plain lines on stderr) of training and what follows")
     run.add_argument("--tracker", default="tensorboard", metavar="tensorboard|mlflow|none",
                      help="where each run logs its losses, evaluations and image grids as it trains: tensorboard "
                           "(default; WORKDIR/RUN_ID/tb), mlflow (when installed; $MLFLOW_TRACKING_URI, else "
