@@ -245,8 +245,8 @@ def check_jobs(jobs: list[Job], data_root: Path) -> dict[str, ImageDataset]:
     fits in its images and that its method can take their shape; returns the datasets."""
     datasets = {}
     for name in sorted({job.dataset for job in jobs}):
-        progress_bars.note(f"loading {name} from {data_root}")  # a first load may extract files
-        datasets[name] = dataset(name, Path(data_root))
+        with progress_bars.slow(f"loading {name} from {data_root} (a first load may extract files)"):
+            datasets[name] = dataset(name, Path(data_root))
     checked = set()
     for job in jobs:
         data = datasets[job.dataset]

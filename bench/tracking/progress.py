@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import os
 import sys
+import threading
 import time
 from typing import Iterator
 
@@ -23,6 +24,7 @@ from tqdm import tqdm
 
 _SHOWN: contextvars.ContextVar[tuple[bool, str]] = contextvars.ContextVar("bench_progress", default=(False, ""))
 LINE_EVERY_S = 30.0  # a plain line's interval while a stage runs
+SLOW_S = 2.0  # a stage without a bar is named once it has run this long
 
 
 @contextlib.contextmanager
@@ -104,12 +106,32 @@ def stage(what: str) -> Iterator[None]:
         progress.update(1)
 
 
+def _write(line: str) -> None:
+    if drawable(sys.stderr):
+        tqdm.write(line, file=sys.stderr)  # above any bar on screen
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
 def note(what: str) -> None:
-    """One line before a stage that has no bar of its own (loading a dataset), when shown."""
+    """One line before a stage that has no bar of its own (a training stage), when shown."""
     on, label = _SHOWN.get()
     if on:
-        line = f"{label} · {what}" if label else what
-        if drawable(sys.stderr):
-            tqdm.write(line, file=sys.stderr)  # above any bar on screen
-        else:
-            print(line, file=sys.stderr, flush=True)
+        _write(f"{label} · {what}" if label else what)
+
+
+@contextlib.contextmanager
+def slow(what: str, after_s: float = SLOW_S) -> Iterator[None]:
+    """A line saying what runs once a stage without a bar (loading a dataset, which may
+    extract files) has taken `after_s` seconds, when shown: a quick stage, or one that fails
+    at once with its one-line error, prints nothing."""
+    on, label = _SHOWN.get()
+    timer = threading.Timer(after_s, _write, [f"{label} · {what}" if label else what]) if on else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()

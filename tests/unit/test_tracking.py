@@ -4,6 +4,7 @@ tracker that fails never fails the run; --tracker is checked before training."""
 import io
 import os
 import sys
+import time
 
 import pytest
 import torch
@@ -106,13 +107,13 @@ def test_progress_falls_back_to_plain_lines_where_tqdm_draws_nothing(monkeypatch
     clock = iter(range(0, 1000, 40))  # 40 s between updates: each one is a line
     monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(clock)))
     with progress.shown(True, "infogan s0"):
-        progress.note("loading mnist from data")
+        progress.note("step 0: training AE")
         with progress.bar("train", total=4, unit="step") as bar:
             bar.update(2)
             bar.set_postfix({"D": "0.693"})
             bar.update(2)
     lines = stream.getvalue().splitlines()
-    assert lines == ["infogan s0 · loading mnist from data",
+    assert lines == ["infogan s0 · step 0: training AE",
                      "infogan s0 · train: started",
                      "infogan s0 · train: 2/4 step (50%), 40s",
                      "infogan s0 · train: 4/4 step (100%), 80s, D=0.693",
@@ -132,11 +133,25 @@ def test_progress_draws_tqdm_bars_on_a_terminal_with_a_width(monkeypatch):
     assert "\r" in stream.getvalue() and "4/4" in stream.getvalue()
 
 
+def test_a_stage_without_a_bar_is_named_once_it_is_slow_and_not_when_quick(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with progress.shown(True, "infogan s0"):
+        with progress.slow("loading mnist", after_s=0.05):
+            pass  # quick (or failing at once with its one-line error): nothing
+        assert stream.getvalue() == ""
+        with progress.slow("loading mnist", after_s=0.05):
+            time.sleep(0.5)
+    assert stream.getvalue() == "infogan s0 · loading mnist\n"
+
+
 def test_no_progress_writes_nothing_even_where_lines_would_show(monkeypatch):
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
     with progress.shown(False, "infogan s0"):
-        progress.note("loading mnist")
+        progress.note("step 0: training AE")
+        with progress.slow("loading mnist", after_s=0.0):
+            time.sleep(0.1)
         with progress.stage("k-means"):
             pass
     assert stream.getvalue() == ""
