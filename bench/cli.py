@@ -20,6 +20,7 @@ from bench.errors import BenchError
 from bench.files import check_not_reference, default_results_dir
 from bench.plugins import load_plugins
 from bench.registry import DATASETS, METHODS
+from bench.training.checkpoint import KEEP_CHECKPOINTS
 
 EXIT_ERROR, EXIT_RUN_FAILED, EXIT_INTERRUPTED = 2, 1, 130
 
@@ -98,8 +99,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"bench: error: {one_line(message)} (see '{self.prog} -h')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bench", description=__doc__.splitlines()[0])
+class RaisingParser(_Parser):
+    """The same parser for `bench.run`: a bad option is a `BenchError`, not an exit."""
+
+    def error(self, message: str):
+        raise BenchError(one_line(message))
+
+
+def build_parser(parser_class: type[argparse.ArgumentParser] = _Parser) -> argparse.ArgumentParser:
+    parser = parser_class(prog="bench", description=__doc__.splitlines()[0])
     results = default_results_dir()
     results_help = f"run records and what is built from them (default {results}: $BENCH_RESULTS, else ./bench-results)"
     reference_help = "allow writing into a reference results folder (one holding a REFERENCE file, as results/)"
@@ -130,7 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "time from recorded `bench speed` measurements; train nothing")
     run.add_argument("--resume", action="store_true",
                      help="continue from checkpoints; skip runs already recorded as completed")
-    run.add_argument("--no-progress", action="store_true", help="no progress bars (training and every stage after it)")
+    run.add_argument("--keep-checkpoints", choices=KEEP_CHECKPOINTS, default="last",
+                     help="last (default): each run's one checkpoint, replaced at each checkpoint step, kept "
+                          "at its end; all: also a copy at every checkpoint step (checkpoint-step<N>.pt); none: "
+                          "a completed run's checkpoint is deleted (`bench plot` and `bench udr` then cannot "
+                          "use it); an interrupted, diverged or failed run keeps its own either way")
+    run.add_argument("--no-progress", action="store_true",
+                     help="no progress (bars on a terminal, else plain lines on stderr) of training and what follows")
     run.add_argument("--tracker", default="tensorboard", metavar="tensorboard|mlflow|none",
                      help="where each run logs its losses, evaluations and image grids as it trains: tensorboard "
                           "(default; WORKDIR/RUN_ID/tb), mlflow (when installed; $MLFLOW_TRACKING_URI, else "
@@ -290,6 +304,22 @@ def _executor(args, n_jobs: int):
 
 
 def cmd_run(args) -> int:
+    records = run_records(args)
+    if records is None:  # --dry-run
+        return 0
+    statuses = [r["status"] for r in records]
+    if "interrupted" in statuses:
+        return EXIT_INTERRUPTED
+    if "failed" in statuses:
+        print(f"bench: {statuses.count('failed')} run(s) failed; see 'message' and 'traceback' in "
+              f"{args.results_dir}/runs/", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    return 0
+
+
+def run_records(args) -> list[dict] | None:
+    """What `bench run` (and `bench.run`) does with its parsed options: plan, check, run the
+    sweep; the records it wrote (None for --dry-run, which prints the plan instead)."""
     from bench.runs.plan import plan
     from bench.runs.sweep import run_jobs
     from bench.tracking.trackers import check_available, parse_kinds
@@ -310,19 +340,12 @@ def cmd_run(args) -> int:
     if args.dry_run:
         from bench.runs.dry_run import print_plan
 
-        return print_plan(jobs, choose_device(device), args.results_dir)
+        print_plan(jobs, choose_device(device), args.results_dir)
+        return None
     check_not_reference(args.results_dir, args.reference, "new run records")
-    records = run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
-                       resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds,
-                       executor=executor, trackers=trackers)
-    statuses = [r["status"] for r in records]
-    if "interrupted" in statuses:
-        return EXIT_INTERRUPTED
-    if "failed" in statuses:
-        print(f"bench: {statuses.count('failed')} run(s) failed; see 'message' and 'traceback' in "
-              f"{args.results_dir}/runs/", file=sys.stderr)
-        return EXIT_RUN_FAILED
-    return 0
+    return run_jobs(jobs, default_data_root(args.data_root), device, args.results_dir, args.workdir,
+                    resume=args.resume, progress=not args.no_progress, batch_seeds=args.batch_seeds,
+                    executor=executor, trackers=trackers, keep_checkpoints=args.keep_checkpoints)
 
 
 def cmd_speed(args) -> int:
@@ -498,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         load_plugins()  # entry points (group bench.plugins) and $BENCH_PLUGINS
-        threads = os.environ.get("BENCH_THREADS")  # set for each worker of `bench run --jobs N`
+        threads = os.environ.get("BENCH_THREADS")  # torch threads (the tests set it; --jobs workers read it too)
         if threads:
             import torch
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from pathlib import Path, PurePath
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,15 +21,17 @@ from bench.errors import BenchError
 
 
 def _text(value, where: str) -> str:
-    """A TOML value as `--set` writes it: true/false, numbers, strings as they are, an inner
-    array as a tuple."""
+    """A TOML (or `bench.run`) value as `--set` writes it: true/false, numbers, strings and
+    paths as they are, an inner array (or a tuple) as a tuple, None as none."""
+    if value is None:
+        return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
+    if isinstance(value, (str, PurePath)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
         return "(" + ",".join(_text(v, where) for v in value) + ("," if len(value) == 1 else "") + ")"
     raise BenchError(f"{where}: {value!r} is not a value --set takes")
 
@@ -37,7 +39,7 @@ def _text(value, where: str) -> str:
 def _seeds(value, where: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if isinstance(value, (list, tuple)) and value and all(type(v) is int for v in value):
         return ",".join(map(str, value)) + ("," if len(value) == 1 else "")
     raise BenchError(f"{where}: seeds must be a count or an array of seeds, not {value!r}")
 
@@ -52,10 +54,16 @@ def config_arguments(path: Path, parser: argparse.ArgumentParser) -> list[str]:
         raise BenchError(f"config file {path} is not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise BenchError(f"config file {path} is not UTF-8 text: {exc}") from None
+    return option_arguments(data, parser, str(path))
+
+
+def option_arguments(data: dict, parser: argparse.ArgumentParser, source: str) -> list[str]:
+    """The `bench run` arguments that `data` ({option: value, "set": {setting: value}})
+    stands for: a TOML file's content, or `bench.run`'s keywords. `source` names it in errors."""
     options = {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help", "config")}
     args: list[str] = []
     for key, value in data.items():
-        dest, where = key.replace("-", "_"), f"{path}: {key}"
+        dest, where = key.replace("-", "_"), f"{source}: {key}"
         if dest in ("set", "overrides"):
             if not isinstance(value, dict):
                 raise BenchError(f"{where} must be a table of settings ([set])")

@@ -1,7 +1,7 @@
 """Where a sweep's groups run. The driver (`bench.runs.sweep`) plans, skips, writes the
 records and prints; an executor only runs `runner.run_group` on each group somewhere and
 hands back each `Finished` as it ends. Two implementations: `LocalExecutor` (this process,
-or `--jobs N` subprocesses on this machine) and `bench.runs.ray_executor.RayExecutor`.
+or `--jobs N` pool workers on this machine) and `bench.runs.ray_executor.RayExecutor`.
 
 Ctrl-C is each executor's to pass on, since only it knows where the runs are: each run
 then checkpoints, finishes as `interrupted`, and no group starts after it.
@@ -29,7 +29,7 @@ class Executor:
 
 class LocalExecutor(Executor):
     """This machine: one group after another in this process, or with `jobs` > 1 each job
-    in its own `bench run` subprocess, up to `jobs` at once (`bench.runs.parallel`)."""
+    in a process-pool worker, up to `jobs` at once (`bench.runs.parallel`)."""
 
     def __init__(self, jobs: int = 1):
         self.jobs = jobs

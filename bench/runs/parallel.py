@@ -1,89 +1,140 @@
-"""`--jobs N` on one machine: each (method, seed) job in its own `bench run` subprocess, at
-most N at a time, all sharing one device.
+"""`--jobs N` on one machine: each (method, seed) job runs `runner.run_group` in a worker of a
+process pool (`concurrent.futures`, spawn context), at most N at a time, all sharing one device.
 
 Why processes and not one vmapped model over seeds: these networks are so small that a
 GPU step is bound by the host launching kernels, and separate processes launch in
 parallel on separate cores; each job runs exactly the code path of a lone run (its own
 RNG streams, BatchNorm statistics, optimizer state, checkpoints and record), so a seed's
-result is the lone run's result — `tests/integration/test_parallel_seeds.py` checks that on
-the CPU. A worker writes its record into a folder of its own under the workdir; the pool
-hands it back and the driver writes it into the results directory, as for any executor.
-Workers get their own session, so a terminal's Ctrl-C reaches this process alone, which
-passes one stop request to every running worker: each checkpoints and records itself as
-interrupted, and `--resume` continues them.
+result is the lone run's result (`tests/integration/test_parallel_seeds.py`). A job and the
+sweep's settings travel to the worker as the typed objects they are (pickled), and its
+records come back to the driver, which writes them, as for any executor. Workers get their
+own session, so a terminal's Ctrl-C reaches this process alone, which passes one stop
+request to every worker: a training run checkpoints and records itself as interrupted, a job
+stopped outside training is recorded interrupted, and `--resume` continues them.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import dataclasses
+import importlib
+import multiprocessing
 import os
-import shutil
 import signal
-import subprocess
-import sys
-import time
+import traceback
 from collections.abc import Iterator
-from pathlib import Path
 
 from bench.datasets import npz
 from bench.runs.plan import Job
-from bench.runs.records import read_record
-from bench.runs.runner import Finished, GroupTask
+from bench.runs.runner import Finished, GroupTask, bare_records, one_line, run_group
 from bench.training.interrupt import StopRequested
+
+_IN_JOB = False  # a worker's SIGINT stops the job it runs (outside training: at once), never an idle worker
 
 
 def _threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def worker_command(job: Job, task: GroupTask, results_dir: Path) -> list[str]:
-    source = npz.source_of(job.dataset)  # a worker registers the same file again
-    dataset = npz.PREFIX + source["path"] if source else job.dataset
-    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", job.method, "--seeds", f"{job.seed},",
-           "--dataset", dataset, "--preset", job.preset, "--device", task.device,
-           "--data-root", str(task.data_root), "--results-dir", str(results_dir),
-           "--workdir", str(task.workdir), "--no-progress", "--tracker", ",".join(task.trackers) or "none",
-           "--reference"]  # the driver checked the results folder (and its --reference) already
-    for key, value in job.overrides.items():
-        cmd += ["--set", f"{key}={value!r}"]
-    if task.resume:
-        cmd.append("--resume")
-    return cmd
+def _sigint(signum, frame) -> None:
+    if _IN_JOB:
+        raise KeyboardInterrupt
+
+
+def _start_worker(threads: int, modules: list[str], npz_paths: list[str]) -> None:
+    """A worker's setup: its own session, its share of the cores, and the driver's methods
+    and datasets (plugins, the modules that registered them, its .npz files)."""
+    import torch
+
+    from bench.plugins import load_plugins
+
+    os.setsid()
+    signal.signal(signal.SIGINT, _sigint)
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS") or threads))
+    load_plugins()
+    for module in modules:
+        importlib.import_module(module)
+    for path in npz_paths:
+        npz.resolve_dataset(npz.PREFIX + path)
+
+
+def run_job(group: list[Job], task: GroupTask) -> Finished:
+    """A worker's body: `run_group`, its failures and stops recorded rather than raised."""
+    global _IN_JOB
+    _IN_JOB = True
+    try:
+        return run_group(group, task)
+    except KeyboardInterrupt:  # the driver's stop request outside training (loading data, evaluating)
+        return Finished(group, bare_records(group, "interrupted", "stopped by Ctrl-C outside training"))
+    except Exception as exc:  # the job could not run here: its data, its device, ...
+        return Finished(group, bare_records(group, "failed", one_line(exc), traceback.format_exc()))
+    finally:
+        _IN_JOB = False
+
+
+def _modules(groups: list[list[Job]]) -> list[str]:
+    """The modules that registered the jobs' methods and datasets (a plugin, a test's)."""
+    from bench.registry import DATASETS, METHODS
+
+    found = set()
+    for job in (job for group in groups for job in group):
+        found.add(METHODS.get(job.method).__module__)
+        if npz.source_of(job.dataset) is None:
+            found.add(DATASETS.get(job.dataset).__module__)
+    return sorted(m for m in found if m != "__main__")
+
+
+def _signal_workers(pool: cf.ProcessPoolExecutor, signum: int) -> None:
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            os.kill(process.pid, signum)
+        except (ProcessLookupError, AttributeError):
+            pass
 
 
 def run_pool(groups: list[list[Job]], task: GroupTask, workers: int, state) -> Iterator[Finished]:
-    """Run each group (one job each) in a subprocess, up to `workers` at a time; yield each
-    one's `Finished` as its process ends. `state.active` counts the running processes."""
-    env = {**os.environ}
-    env.setdefault("BENCH_THREADS", str(_threads_per_worker(workers)))
-    pending = list(groups)
-    running: dict[subprocess.Popen, tuple[list[Job], Path, Path]] = {}
-    forwarded = False
-    with StopRequested() as stop:
-        while pending or running:
-            while pending and len(running) < workers and not stop:
-                group = pending.pop(0)
-                folder = Path(task.workdir) / group[0].run_id
-                own_results = folder / "worker-results"  # the worker's record, for this process to hand on
-                shutil.rmtree(own_results, ignore_errors=True)
-                folder.mkdir(parents=True, exist_ok=True)
-                log = folder / "worker.log"
-                with open(log, "w") as out:
-                    proc = subprocess.Popen(worker_command(group[0], task, own_results), stdout=out,
-                                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
-                running[proc] = (group, own_results, log)
-            state.active = len(running)
-            if stop and not forwarded:
-                for proc in running:
-                    proc.send_signal(signal.SIGINT)
-                pending.clear()
-                forwarded = True
-            time.sleep(0.2)
-            for proc in [p for p in running if p.poll() is not None]:
-                group, own_results, log = running.pop(proc)
+    """Run each group (one job each) in a pool worker, up to `workers` at a time; yield each
+    one's `Finished` as it ends. `state.active` counts the running jobs. A worker that dies
+    (killed, out of memory) breaks its pool, whose other running jobs then end with it
+    (`concurrent.futures` stops them): each is a note without a record (`--resume` continues
+    it from its checkpoint), and the jobs not yet started go on in a new pool."""
+    task = dataclasses.replace(task, progress=False)  # N jobs' bars on one terminal: none
+    npz_paths = sorted({source["path"] for g in groups if (source := npz.source_of(g[0].dataset))})
+    setup = (_threads_per_worker(workers), _modules(groups), npz_paths)
+
+    def new_pool() -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_start_worker, initargs=setup)
+
+    pool, pending, running = new_pool(), list(groups), {}
+    try:
+        with StopRequested() as stop:
+            forwarded = broken = False
+            while pending or running:
+                while pending and len(running) < workers and not stop and not broken:
+                    group = pending.pop(0)
+                    running[pool.submit(run_job, group, task)] = group
                 state.active = len(running)
-                record = read_record(own_results, group[0].run_id)
-                if record is None:
-                    yield Finished(group, note=f"{group[0].method} seed {group[0].seed}: worker exited with code "
-                                               f"{proc.returncode} and wrote no record; see {log}")
-                else:
-                    yield Finished(group, [record])
+                if stop and not forwarded:  # one stop request to each job; the rest never start
+                    _signal_workers(pool, signal.SIGINT)
+                    pending.clear()
+                    forwarded = True
+                done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    group = running.pop(future)
+                    state.active = len(running)
+                    try:
+                        finished = future.result()
+                    except cf.process.BrokenProcessPool:
+                        broken = True
+                        finished = Finished(group, note=f"{group[0].method} seed {group[0].seed}: a worker process "
+                                                        "of the pool died (killed, out of memory?); no record")
+                    yield finished
+                if broken and not running:  # every job of the broken pool has ended
+                    pool.shutdown(wait=False)
+                    pool, broken = new_pool(), False
+    except BaseException:  # a second Ctrl-C: the jobs stop at once too
+        _signal_workers(pool, signal.SIGINT)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

@@ -131,14 +131,16 @@ def _open_tracker(job: Job, record: dict, workdir: Path, resume: bool, trackers:
 
 
 def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir: Path,
-            resume: bool = False, progress: bool = True, trackers: tuple[str, ...] = ()) -> list[dict]:
+            resume: bool = False, progress: bool = True, trackers: tuple[str, ...] = (),
+            keep_checkpoints: str = "last") -> list[dict]:
     """Train one seed, or S seeds of one (method, config) as one batched step
     (`bench.training.seed_batch`), then evaluate each seed as its lone run would; return
     one finished record per seed (status completed, diverged, interrupted or failed). A seed's
     wall_time_s is the group's training time (shared by its seeds; for a resumed run, plus
     the segments before the stop) and its own evaluation; `seed_batch` in the record says
     how many seeds shared it. `trackers`: the backends each run logs to (none by default
-    here; `bench run` opens TensorBoard unless told otherwise)."""
+    here; `bench run` opens TensorBoard unless told otherwise). `keep_checkpoints`: see
+    `bench.training.checkpoint.KEEP_CHECKPOINTS`; a run not completed keeps its checkpoint."""
     started = [_started(job, device) for job in group]
     found: list[dict] = [{} for _ in group]  # what each run finds out, as it goes
     first, runs, tracked = group[0], None, [RunTracker() for _ in group]
@@ -162,10 +164,12 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
                        image_shape=list(run_data.image_shape))
         if runs[0].method.trains_by_gradient:
             seeds = ",".join(str(job.seed) for job in group)
-            Trainer(first.train, device, progress, desc=f"{first.method} s{seeds}").fit(runs, run_data, resume)
+            Trainer(first.train, device, progress, desc=f"{first.method} s{seeds}",
+                    keep_checkpoints=keep_checkpoints).fit(runs, run_data, resume)
         else:
-            for run in runs:
-                fit_closed_form(run, run_data, device)
+            for job, run in zip(group, runs):
+                with progress_bars.shown(progress, f"{job.method} s{job.seed}"):
+                    fit_closed_form(run, run_data, device)
     except Exception as exc:  # every seed of the group failed with it
         runs = None
         for own in found:
@@ -182,6 +186,8 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
                 _failed(found[i], exc)
         prior = runs[i].prior_seconds if runs is not None else 0.0
         path = job.checkpoint(workdir)
+        if keep_checkpoints == "none" and found[i].get("status") == "completed":
+            checkpoint.discard(path)  # evaluated and recorded from the model in memory
         out.append(new_record(job, **started[i], **found[i],
                               wall_time_s=round(prior + train_seconds + time.perf_counter() - own_start, 2),
                               checkpoint=str(path) if path.exists() else None))
@@ -237,7 +243,10 @@ def summary_line(record: dict) -> str:
 def check_jobs(jobs: list[Job], data_root: Path) -> dict[str, ImageDataset]:
     """Load each dataset the jobs use and check, before any training, that every job's batch
     fits in its images and that its method can take their shape; returns the datasets."""
-    datasets = {name: dataset(name, Path(data_root)) for name in sorted({job.dataset for job in jobs})}
+    datasets = {}
+    for name in sorted({job.dataset for job in jobs}):
+        with progress_bars.slow(f"loading {name} from {data_root} (a first load may extract files)"):
+            datasets[name] = dataset(name, Path(data_root))
     checked = set()
     for job in jobs:
         data = datasets[job.dataset]
@@ -273,6 +282,7 @@ class GroupTask:
     resume: bool = False
     progress: bool = True
     trackers: tuple[str, ...] = ()  # tensorboard, mlflow (bench.tracking.trackers)
+    keep_checkpoints: str = "last"  # last, all, none (bench.training.checkpoint.KEEP_CHECKPOINTS)
 
 
 @dataclass
@@ -307,4 +317,4 @@ def run_group(group: list[Job], task: GroupTask, resume: bool | None = None) -> 
         for job in group:  # what a killed writer left of this run's checkpoint
             remove_leftovers(Path(task.workdir) / job.run_id)
         return Finished(group, execute(group, data, device, Path(task.workdir), resume, task.progress,
-                                       task.trackers))
+                                       task.trackers, task.keep_checkpoints))

@@ -11,7 +11,9 @@ again when read. Every refusal is one line naming the file.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import shutil
 from pathlib import Path
 
 import torch
@@ -22,10 +24,37 @@ from bench.rng import rng_state, set_rng_state
 
 FORMAT = 1  # bumped when the layout of a checkpoint changes
 NAME = "checkpoint.pt"
+# `bench run --keep-checkpoints`: last (the one file, replaced at each checkpoint step), all
+# (also a copy per checkpoint step), none (deleted once its run is recorded completed)
+KEEP_CHECKPOINTS = ("last", "all", "none")
 
 
 def path_for(workdir: Path, run_id: str) -> Path:
     return Path(workdir) / run_id / NAME
+
+
+def step_copy(path: Path, step: int) -> Path:
+    """Where `--keep-checkpoints all` keeps the checkpoint written at `step`, beside `path`."""
+    return Path(path).with_name(f"checkpoint-step{step}.pt")
+
+
+def keep_copy(path: Path, step: int) -> None:
+    """Keep the checkpoint just written at `path` as its step's copy: a hard link (the next
+    write replaces `path` by a rename, so the link keeps this content), else a copy."""
+    copy = step_copy(path, step)
+    copy.unlink(missing_ok=True)
+    try:
+        os.link(path, copy)
+    except OSError:  # a file system without hard links
+        write_atomic(copy, lambda tmp: shutil.copyfile(path, tmp))
+
+
+def discard(path: Path) -> None:
+    """Delete a run's checkpoint and its step copies (`--keep-checkpoints none`)."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    for copy in path.parent.glob("checkpoint-step*.pt"):
+        copy.unlink(missing_ok=True)
 
 
 def _update(h, obj) -> None:

@@ -74,9 +74,11 @@ class RunState:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, device: torch.device, progress: bool = True, desc: str = ""):
+    def __init__(self, config: TrainConfig, device: torch.device, progress: bool = True, desc: str = "",
+                 keep_checkpoints: str = "last"):
         self.config, self.device = config, device
         self.progress, self.desc = progress, desc
+        self.keep_checkpoints = keep_checkpoints  # "all": a copy of each checkpoint step's file too
 
     def fit(self, runs: list[RunState], data: ImageDataset, resume: bool = False) -> list[RunState]:
         """Train each run's method on `data.train_x` (labels unused), all seeds in one step.
@@ -111,6 +113,8 @@ class Trainer:
                                          run.prior_seconds + time.perf_counter() - started)
             if run.checkpoint is not None and not run.diverged_if_non_finite(state, at):
                 checkpoint.save(state, run.checkpoint)
+                if self.keep_checkpoints == "all":
+                    checkpoint.keep_copy(run.checkpoint, at)
 
         def evaluate(at: int) -> None:
             train_step.write_back()
@@ -126,7 +130,11 @@ class Trainer:
                 progress.bar("train", total=cfg.steps, initial=step, unit="step", leave=False) as bar:
             if step == 0 and cfg.eval_every and cfg.eval_at_start:
                 evaluate(0)
+            staged, training = any(p.steps != (0, None) for p in train_step.phases), None
             while step < cfg.steps and any(r.active for r in runs):
+                if staged and training != (now := tuple(p.name for p in train_step.phases if p.active(step))):
+                    training = now  # a stage (an autoencoder's pretraining, then clustering) starts
+                    progress.note(f"step {step}: training {', '.join(now) or 'nothing'}")
                 if any(r.method.refresh_due(step) for r in runs):
                     self._refresh(runs, train_step, step, data.train_x)
                 train_step.at_step(step)

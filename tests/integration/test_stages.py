@@ -217,3 +217,13 @@ def test_bench_speed_times_the_stage_running_at_a_step():
                       repeats=1, at_step=5)
         assert row["at_step"] == 5 and row["cpu_ms_per_step"] > 0
     assert [p.name for p in ReferenceStep(build("dec", 0, **DEC), torch.device("cpu"), at_step=5).phases] == ["cluster"]
+
+
+def test_each_training_stage_is_announced_by_a_line_where_progress_shows(capsys):
+    """Progress on, on a stderr that is no terminal (pytest's): each stage starts with a line."""
+    method = build("dec", 0, **DEC)
+    config = TrainConfig(steps=12, batch_size=16, log_every=2, checkpoint_every=0)
+    Trainer(config, torch.device("cpu"), progress=True, desc="dec s0").fit([RunState(method, 0, None)], load_toy(None))
+    stages = [line for line in capsys.readouterr().err.splitlines() if ": training " in line]
+    pretraining = [p.name for p in method.training_phases() if p.active(0)]
+    assert stages == [f"dec s0 · step 0: training {', '.join(pretraining)}", "dec s0 · step 5: training cluster"]

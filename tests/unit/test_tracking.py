@@ -1,6 +1,11 @@
 """Experiment tracking: TensorBoard events for losses, evaluations and image grids; a
 tracker that fails never fails the run; --tracker is checked before training."""
 
+import io
+import os
+import sys
+import time
+
 import pytest
 import torch
 
@@ -82,3 +87,71 @@ def test_a_stage_after_training_says_what_runs_and_stays_on_screen(capsys):
     err = capsys.readouterr().err
     assert "infogan s0 · k-means, K=10" in err and "1/1" in err and err.endswith("\n")
     assert "evaluate test" not in err
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal (of the width `os.get_terminal_size` reports)."""
+
+    def isatty(self):
+        return True
+
+    def fileno(self):
+        return 2
+
+
+@pytest.mark.parametrize("width", [None, 0])  # not a terminal (a log file); a terminal of width 0
+def test_progress_falls_back_to_plain_lines_where_tqdm_draws_nothing(monkeypatch, width):
+    stream = io.StringIO() if width is None else _Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=None: os.terminal_size((width or 0, 24)))
+    clock = iter(range(0, 1000, 40))  # 40 s between updates: each one is a line
+    monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(clock)))
+    with progress.shown(True, "infogan s0"):
+        progress.note("step 0: training AE")
+        with progress.bar("train", total=4, unit="step") as bar:
+            bar.update(2)
+            bar.set_postfix({"D": "0.693"})
+            bar.update(2)
+    lines = stream.getvalue().splitlines()
+    assert lines == ["infogan s0 · step 0: training AE",
+                     "infogan s0 · train: started",
+                     "infogan s0 · train: 2/4 step (50%), 40s",
+                     "infogan s0 · train: 4/4 step (100%), 80s, D=0.693",
+                     "infogan s0 · train: 4/4 step (100%), done in 120.0s, D=0.693"]
+    assert "\r" not in stream.getvalue()
+
+
+def test_progress_draws_tqdm_bars_on_a_terminal_with_a_width(monkeypatch):
+    stream = _Terminal()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.setattr(os, "get_terminal_size", lambda fd=None: os.terminal_size((100, 24)))
+    with progress.shown(True, "infogan s0"):
+        assert progress.drawable(sys.stderr)
+        with progress.bar("train", total=4, unit="step") as bar:
+            assert not isinstance(bar, progress.LineBar)
+            bar.update(4)
+    assert "\r" in stream.getvalue() and "4/4" in stream.getvalue()
+
+
+def test_a_stage_without_a_bar_is_named_once_it_is_slow_and_not_when_quick(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with progress.shown(True, "infogan s0"):
+        with progress.slow("loading mnist", after_s=0.05):
+            pass  # quick (or failing at once with its one-line error): nothing
+        assert stream.getvalue() == ""
+        with progress.slow("loading mnist", after_s=0.05):
+            time.sleep(0.5)
+    assert stream.getvalue() == "infogan s0 · loading mnist\n"
+
+
+def test_no_progress_writes_nothing_even_where_lines_would_show(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with progress.shown(False, "infogan s0"):
+        progress.note("step 0: training AE")
+        with progress.slow("loading mnist", after_s=0.0):
+            time.sleep(0.1)
+        with progress.stage("k-means"):
+            pass
+    assert stream.getvalue() == ""
