@@ -240,8 +240,7 @@ def _tables(records: pd.DataFrame):
         if dataset in claimed_datasets() or (pd.to_numeric(pd.Series(clusters), errors="coerce") > 1).any():
             yield table_for("clustering", records, dataset)
     for dataset in datasets:
-        if (records.loc[records["dataset"] == dataset, "method"] == "unrolled_infogan").any() or (
-                QLOSS_CLAIMS["dataset"] == dataset).any():
+        if qloss.learns_codes(records, dataset) or (QLOSS_CLAIMS["dataset"] == dataset).any():
             yield table_for("qloss", records, dataset)
     for dataset in datasets:
         runs = records[records["dataset"] == dataset]

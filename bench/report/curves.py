@@ -55,6 +55,14 @@ def seed_curves(records: pd.DataFrame, dataset: str, preset: str) -> dict[Label,
     return out
 
 
+def _clusters(records: pd.DataFrame, dataset: str) -> bool:
+    """Whether some run on `dataset` clusters into more than one cluster (a plain GAN on 2-D
+    points has one category: no accuracy to follow), as the clustering table decides."""
+    if "n_clusters" not in records:
+        return False
+    return bool((pd.to_numeric(records.loc[records["dataset"] == dataset, "n_clusters"], errors="coerce") > 1).any())
+
+
 def accuracy_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, str]]:
     """`out_dir/accuracy-<dataset>-<preset>.png` for each (dataset, preset) with periodic
     evaluations; returns (path, dataset, preset)."""
@@ -63,7 +71,7 @@ def accuracy_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, st
     written = []
     pairs = records[["dataset", "preset"]].drop_duplicates().sort_values(["dataset", "preset"])
     for dataset, preset in pairs.itertuples(index=False):
-        groups = seed_curves(records, dataset, preset)
+        groups = seed_curves(records, dataset, preset) if _clusters(records, dataset) else {}
         if groups:
             name = f"accuracy-{check_name(dataset, 'dataset')}-{check_name(preset, 'preset')}.png"
             path = save(_figure(groups, dataset, preset), Path(out_dir) / name, within=out_dir)
@@ -146,13 +154,15 @@ def _k_order(name: str) -> tuple[int, str]:
 def qloss_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, str]]:
     """`out_dir/qloss-<dataset>-<preset>.png` for each (dataset, preset) with unrolled InfoGAN
     runs that logged Q losses; returns (path, dataset, preset)."""
+    from bench.report import qloss
+
     if records.empty or "losses" not in records or "config.method.k" not in records:
         return []
     written = []
     runs = records[records["method"] == "unrolled_infogan"]
     for dataset, preset in runs[["dataset", "preset"]].drop_duplicates().sort_values(["dataset", "preset"]).itertuples(
             index=False):
-        groups, others = qloss_groups(records, dataset, preset)
+        groups, others = qloss_groups(records, dataset, preset) if qloss.learns_codes(records, dataset) else ({}, [])
         if groups:
             name = f"qloss-{check_name(dataset, 'dataset')}-{check_name(preset, 'preset')}.png"
             path = save(_qloss_figure(groups, dataset, preset, others), Path(out_dir) / name, within=out_dir)

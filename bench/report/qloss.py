@@ -38,6 +38,20 @@ TERMINAL = ("K", "procedure", "preset", f"continuous, {LAST}", f"discrete, {LAST
             "claimed discrete", "seeds", "other settings")
 
 
+def learns_codes(records: pd.DataFrame, dataset: str) -> bool:
+    """Whether some unrolled InfoGAN run on `dataset` has a code for Q to infer (the 2-D
+    mixtures' runs are plain GANs: one category, no continuous code, no Q loss to table)."""
+    runs = records[(records["method"] == METHOD) & (records["dataset"] == dataset)] if not records.empty else records
+    if runs.empty:
+        return False
+    def setting(name: str) -> pd.Series:
+        return pd.to_numeric(runs[name], errors="coerce") if name in runs else pd.Series(float("nan"), runs.index)
+
+    categories, continuous = setting("config.method.n_categories"), setting("config.method.n_continuous")
+    unknown = categories.isna() & continuous.isna()  # a record that does not say: the method's codes
+    return bool((unknown | (categories > 1) | (continuous > 0)).any())
+
+
 def default_procedure() -> str:
     return METHODS.get(METHOD).Config.unroll_rule if METHOD in METHODS.names() else "lookahead"
 

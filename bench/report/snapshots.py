@@ -85,8 +85,9 @@ def _figure(rows: list[dict], centers: np.ndarray, title: str):
             ax.set_xlim(-span, span)
             ax.set_ylim(-span, span)
             ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set_xticks([-span / 1.5, 0, span / 1.5])  # the ring's radius / the grid's edge
+            ax.set_yticks([-span / 1.5, 0, span / 1.5])
+            ax.tick_params(labelsize=6, labelleft=j == 0, labelbottom=i == len(rows) - 1)
             if j >= len(row["shots"]):
                 ax.set_visible(False)
                 continue
@@ -96,7 +97,9 @@ def _figure(rows: list[dict], centers: np.ndarray, title: str):
             ax.scatter(centers[:, 0], centers[:, 1], s=14, marker="x", color="black", linewidths=0.8)
             ax.set_title(f"step {step:,}: {covered}/{len(centers)} modes", fontsize=7)
             if j == 0:
-                ax.set_ylabel(f"K = {row['K']}\n(seed {row['seed']})", fontsize=8)
+                ax.set_ylabel(f"K = {row['K']} (seed {row['seed']})\nx2", fontsize=8)
+            if i == len(rows) - 1:
+                ax.set_xlabel("x1", fontsize=8)
     fig.suptitle(wrap(title, 1.9 * columns + 0.6, 9), fontsize=9)
     fig.tight_layout()
     return fig

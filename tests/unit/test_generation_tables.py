@@ -20,7 +20,7 @@ def mode_record(k, seed, covered, preset="paper", rule=None, dataset="ring2d"):
     return {"run_id": run_id("unrolled_infogan", dataset, preset, seed, k, rule), "method": "unrolled_infogan",
             "dataset": dataset, "seed": seed, "preset": preset, "overrides": overrides, "status": "completed",
             "n_clusters": 1, "n_classes": 8, "steps": 25000, "metrics": {"test": TEST},
-            "config": {"method": {"k": k, "unroll_rule": rule or "adam"}},
+            "config": {"method": {"k": k, "unroll_rule": rule or "adam", "n_categories": 1, "n_continuous": 0}},
             "evaluations": [{"step": 0, "test": TEST, "modes": shot}, {"step": 5000, "test": TEST, "modes": shot}],
             "generation": {"kind": "modes", **shot, "modes_covered": covered}}
 
@@ -90,3 +90,11 @@ def test_every_table_s_verdicts_are_listed_and_the_figure_drawn(tmp_path):
     assert any(c.startswith("infogan, mnist, K=10") for c in claims)  # the clustering claims, not run
     (path, dataset, _), = mode_figures(found, tmp_path / "figures")
     assert path.name == "modes-ring2d-paper-adam.png" and path.stat().st_size > 1000 and dataset == "ring2d"
+
+
+def test_a_plain_gan_on_points_gets_no_q_loss_table_nor_accuracy_figure(tmp_path):
+    from bench.report.curves import accuracy_curves, qloss_curves
+
+    found = records(tmp_path, [mode_record(k, s, 8) for k in (0, 10) for s in range(3)])
+    assert not [t for t in tables_of(found) if t.kind in ("qloss", "clustering")]
+    assert accuracy_curves(found, tmp_path / "figures") == [] and qloss_curves(found, tmp_path / "figures") == []
