@@ -20,12 +20,12 @@ from bench.training import checkpoint
 from tests.helpers import TOY as TOY_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = {"steps": 12, "batch_size": 16, "checkpoint_every": 6, "log_every": 3}
+TINY = {"steps": 12, "batch_size": 16, "checkpoint_every": 6, "log_every": 3, "tsne_points": 0}
 
 
 def bench_run(tmp: Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict, Path]:
     results, workdir = tmp / "results", tmp / "runs"
-    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "infogan", "--dataset", "toy", "--seeds", "0,1",
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "toy_infogan", "--dataset", "toy", "--seeds", "0,1",
            "--results-dir", str(results), "--workdir", str(workdir), "--device", "cpu", "--no-progress", *extra]
     cmd += [arg for k, v in TINY.items() for arg in ("--set", f"{k}={v}")]
     # one thread everywhere: a lone run and a worker then reduce in the same order
@@ -42,8 +42,8 @@ def test_parallel_seeds_equal_lone_runs(tmp_path):
     assert par_proc.returncode == 0, par_proc.stderr
     assert sorted(lone) == sorted(par) == [0, 1]
     lines = par_proc.stdout.splitlines()  # each job's summary line, then a tally of the sweep
-    assert sorted(line.split(":")[0] for line in lines if not line.startswith("[")) == ["infogan seed 0",
-                                                                                       "infogan seed 1"]
+    summaries = sorted(line.split(":")[0] for line in lines if not line.startswith("["))
+    assert summaries == ["toy_infogan seed 0", "toy_infogan seed 1"]
     assert lines[-1] == "[2/2 done, 0 failed, 0 running]"
     for seed in (0, 1):
         assert par[seed]["status"] == lone[seed]["status"] == "completed"
