@@ -16,7 +16,6 @@ record keeps the file's path and SHA-256, and `bench plot` finds the file again 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 from bench.datasets.base import ImageDataset
 from bench.datasets.factor_grid import FactorGrid
 from bench.errors import BenchError
+from bench.files import sha256_of
 from bench.names import MAX_LENGTH
 from bench.registry import DATASETS
 
@@ -68,15 +68,7 @@ def register_npz(spec: str) -> str:
 def source_of(name: str) -> dict | None:
     """{'path', 'sha256'} of an npz dataset registered here, for the run record."""
     path = _PATHS.get(name)
-    return {"path": str(path), "sha256": _sha256(path)} if path else None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return {"path": str(path), "sha256": sha256_of(path)} if path else None
 
 
 def _images(x: np.ndarray, key: str, path: Path) -> torch.Tensor:

@@ -28,7 +28,7 @@ from torch import nn
 from bench.datasets.base import load_dataset
 from bench.datasets.mixtures import SAMPLES, PointDataset, mode_measures
 from bench.errors import BenchError
-from bench.files import write_atomic
+from bench.files import sha256_of, write_atomic
 from bench.tracking import progress
 
 DATASETS = ("mnist", "fashion_mnist")  # the datasets a classifier is trained for
@@ -177,10 +177,6 @@ def train_classifier(data, spec: ClassifierSpec) -> DomainClassifier:
     return net.eval()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def classifier_for(data, root: Path, spec: ClassifierSpec = ClassifierSpec()) -> Classifier:
     """The classifier of `data` (a loaded dataset, whole), from the cache under
     `root/classifiers/` when its weights match their recorded SHA-256, else trained now
@@ -191,7 +187,7 @@ def classifier_for(data, root: Path, spec: ClassifierSpec = ClassifierSpec()) ->
     if weights.exists() and meta.exists():
         try:
             info = json.loads(meta.read_text())
-            if info.get("sha256") == _sha256(weights):
+            if info.get("sha256") == sha256_of(weights):
                 net = DomainClassifier(data.n_classes, data.image_shape[0], data.image_shape[1])
                 net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
                 return Classifier(net.eval(), info["sha256"], float(info["test_accuracy"]), data.name,
@@ -203,7 +199,7 @@ def classifier_for(data, root: Path, spec: ClassifierSpec = ClassifierSpec()) ->
     probabilities, _ = _apply(net, data.test_x.cpu())
     accuracy = float((probabilities.argmax(dim=1) == data.test_y.cpu()).float().mean())
     write_atomic(weights, lambda tmp: torch.save(net.state_dict(), tmp))
-    digest = _sha256(weights)
+    digest = sha256_of(weights)
     classifier = Classifier(net, digest, accuracy, data.name, {})
     classifier.reference = scores(classifier, _to_float(data.train_x[:REFERENCE_IMAGES].cpu()), data.test_x.cpu(),
                                   _real_per_class(data))

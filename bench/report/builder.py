@@ -236,8 +236,7 @@ def _tables(records: pd.DataFrame):
     generators draw, and the modes they cover on 2-D mixtures."""
     datasets = sorted(records["dataset"].dropna().unique()) if not records.empty else []
     for dataset in datasets:  # each dataset's table carries its own claims, if any paper made some
-        clusters = records.loc[records["dataset"] == dataset, "n_clusters"] if "n_clusters" in records else []
-        if dataset in claimed_datasets() or (pd.to_numeric(pd.Series(clusters), errors="coerce") > 1).any():
+        if dataset in claimed_datasets() or clustering.clusters(records, dataset):
             yield table_for("clustering", records, dataset)
     for dataset in datasets:
         if qloss.learns_codes(records, dataset) or (QLOSS_CLAIMS["dataset"] == dataset).any():

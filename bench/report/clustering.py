@@ -36,6 +36,14 @@ LATEX = Latex(columns=("method", "preset", "K", "test error %", "best", "NMI", "
 TERMINAL = ("method", "preset", "K", "test error %", "claimed error %", "verdict", "seeds", "NMI", "device")
 
 
+def clusters(records: pd.DataFrame, dataset: str) -> bool:
+    """Whether some run on `dataset` clusters into more than one cluster (a plain GAN on 2-D
+    points has one category: no clustering to table, no accuracy to follow)."""
+    if records.empty or "n_clusters" not in records:
+        return False
+    return bool((pd.to_numeric(records.loc[records["dataset"] == dataset, "n_clusters"], errors="coerce") > 1).any())
+
+
 def clustering_table(records: pd.DataFrame, dataset: str = "mnist") -> pd.DataFrame:
     """One row per (method, preset, variant): test error % over completed seeds (Hungarian
     one-to-one when K <= classes, majority many-to-one when K > classes), its best and median

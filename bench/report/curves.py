@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.names import check_name
+from bench.report.clustering import clusters
 from bench.report.figures import legend_below, new_figure, save, settings_footnote, settings_lines, wrap
 from bench.report.tables import Label
 
@@ -55,14 +56,6 @@ def seed_curves(records: pd.DataFrame, dataset: str, preset: str) -> dict[Label,
     return out
 
 
-def _clusters(records: pd.DataFrame, dataset: str) -> bool:
-    """Whether some run on `dataset` clusters into more than one cluster (a plain GAN on 2-D
-    points has one category: no accuracy to follow), as the clustering table decides."""
-    if "n_clusters" not in records:
-        return False
-    return bool((pd.to_numeric(records.loc[records["dataset"] == dataset, "n_clusters"], errors="coerce") > 1).any())
-
-
 def accuracy_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, str, str]]:
     """`out_dir/accuracy-<dataset>-<preset>.png` for each (dataset, preset) with periodic
     evaluations; returns (path, dataset, preset)."""
@@ -71,7 +64,7 @@ def accuracy_curves(records: pd.DataFrame, out_dir: Path) -> list[tuple[Path, st
     written = []
     pairs = records[["dataset", "preset"]].drop_duplicates().sort_values(["dataset", "preset"])
     for dataset, preset in pairs.itertuples(index=False):
-        groups = seed_curves(records, dataset, preset) if _clusters(records, dataset) else {}
+        groups = seed_curves(records, dataset, preset) if clusters(records, dataset) else {}
         if groups:
             name = f"accuracy-{check_name(dataset, 'dataset')}-{check_name(preset, 'preset')}.png"
             path = save(_figure(groups, dataset, preset), Path(out_dir) / name, within=out_dir)

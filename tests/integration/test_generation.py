@@ -13,6 +13,7 @@ import torch
 from bench.cli import main
 from bench.datasets.base import load_dataset, to_float
 from bench.evaluation import generation
+from bench.files import sha256_of
 from bench.runs.records import read_record
 
 SMALL = generation.ClassifierSpec(epochs=2, train_size=8000)  # ~96 %: enough to tell digits apart, seconds to train
@@ -56,7 +57,7 @@ def test_the_cached_classifier_is_reused_and_an_altered_one_retrained(mnist_data
     data[-100] ^= 0xFF
     weights.write_bytes(bytes(data))
     retrained = generation.classifier_for(mnist_data, tmp_path, tiny)
-    assert retrained.sha256 == generation._sha256(weights) and weights.stat().st_mtime_ns != stamp
+    assert retrained.sha256 == sha256_of(weights) and weights.stat().st_mtime_ns != stamp
     meta = json.loads(weights.with_suffix(".json").read_text())
     assert meta["sha256"] == retrained.sha256 and meta["reference"]["n"] == min(generation.REFERENCE_IMAGES, 2000)
 
@@ -72,7 +73,7 @@ def test_bench_run_records_what_an_mnist_generator_draws(mnist, classifier, tmp_
     cache = root / "classifiers" / f"mnist-{generation.ClassifierSpec().key()}.pt"
     cache.parent.mkdir(parents=True)  # the small classifier, cached where the default one would be
     torch.save(classifier.net.state_dict(), cache)
-    cache.with_suffix(".json").write_text(json.dumps({"sha256": generation._sha256(cache), "test_accuracy": 0.97,
+    cache.with_suffix(".json").write_text(json.dumps({"sha256": sha256_of(cache), "test_accuracy": 0.97,
                                                       "reference": classifier.reference}))
     code = run(["--methods", "infogan", "--seeds", "0,", "--data-root", str(root), "--set", "steps=2",
                 "--set", "train_size=256", "--set", "tsne_points=0", "--set", "morphometrics=false",
@@ -81,7 +82,7 @@ def test_bench_run_records_what_an_mnist_generator_draws(mnist, classifier, tmp_
     (path,) = (dirs[0] / "runs").glob("*.json")
     gen = read_record(dirs[0], path.stem)["generation"]
     assert gen["kind"] == "classifier" and gen["n"] == 500 and 1 <= gen["classes_covered"] <= 10
-    assert gen["classifier"]["sha256"] == generation._sha256(cache) and 0 <= gen["category_purity"] <= 1
+    assert gen["classifier"]["sha256"] == sha256_of(cache) and 0 <= gen["category_purity"] <= 1
     assert gen["reference"]["classes_covered"] == 10
 
 

@@ -32,6 +32,7 @@ from bench.evaluation.disentanglement.ground_truth import (
     RepresentationFunction,
     check_ground_truth,
 )
+from bench.files import sha256_of
 from bench.tracking import progress
 
 INSTALL_HINT = (
@@ -109,7 +110,7 @@ def import_dlib_udr():
             "where GitHub is reachable)")
     if not source or not Path(source).is_file():
         raise BenchError(f"{hint}; {'no file at ' + source if source else 'DLIB_UDR_SOURCE is not set'}")
-    digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    digest = sha256_of(Path(source))
     if digest != DLIB_UDR_SHA256:
         raise BenchError(f"{source} is not dlib's UDR at {DLIB_UDR_COMMIT[:7]} (SHA-256 {digest[:16]}..., expected "
                          f"{DLIB_UDR_SHA256[:16]}...); {hint}")
@@ -125,7 +126,7 @@ def fetch_dlib_udr(target: Path) -> str:
     import urllib.request
 
     target = Path(target)
-    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == DLIB_UDR_SHA256:
+    if target.is_file() and sha256_of(target) == DLIB_UDR_SHA256:
         return f"dlib's UDR source: {target}"
     try:
         with urllib.request.urlopen(DLIB_UDR_URL, timeout=20) as response:
