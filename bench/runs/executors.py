@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from bench.runs.parallel import run_pool
 from bench.runs.plan import Job
-from bench.runs.runner import Finished, GroupTask, run_group
+from bench.runs.runner import STOPPED_OUTSIDE_TRAINING, Finished, GroupTask, bare_records, run_group
 
 
 class Executor:
@@ -41,7 +41,10 @@ class LocalExecutor(Executor):
             return
         for group in groups:
             self.active = 1
-            finished = run_group(group, task)
+            try:
+                finished = run_group(group, task)
+            except KeyboardInterrupt:  # before training started (loading data, building): recorded too
+                finished = Finished(group, bare_records(group, "interrupted", STOPPED_OUTSIDE_TRAINING))
             self.active = 0
             yield finished
             if any(record["status"] == "interrupted" for record in finished.records):

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 from bench.datasets import npz
 from bench.runs.plan import Job
-from bench.runs.runner import Finished, GroupTask, bare_records, one_line, run_group
+from bench.runs.runner import STOPPED_OUTSIDE_TRAINING, Finished, GroupTask, bare_records, one_line, run_group
 from bench.training.interrupt import StopRequested
 
 _IN_JOB = False  # a worker's SIGINT stops the job it runs (outside training: at once), never an idle worker
@@ -65,7 +65,7 @@ def run_job(group: list[Job], task: GroupTask) -> Finished:
     try:
         return run_group(group, task)
     except KeyboardInterrupt:  # the driver's stop request outside training (loading data, evaluating)
-        return Finished(group, bare_records(group, "interrupted", "stopped by Ctrl-C outside training"))
+        return Finished(group, bare_records(group, "interrupted", STOPPED_OUTSIDE_TRAINING))
     except Exception as exc:  # the job could not run here: its data, its device, ...
         return Finished(group, bare_records(group, "failed", one_line(exc), traceback.format_exc()))
     finally:

@@ -96,6 +96,10 @@ def _failed(found: dict, exc: Exception) -> None:
     found.update(status="failed", message=message, traceback=traceback.format_exc())
 
 
+STOPPED_EVALUATING = "stopped by Ctrl-C while evaluating; --resume evaluates it again"
+STOPPED_OUTSIDE_TRAINING = "stopped by Ctrl-C outside training"
+
+
 def bare_records(group: list[Job], status: str, message: str, trace: str = "") -> list[dict]:
     """Records of a group that ended outside `execute`'s own bookkeeping: its worker died past
     its retries or could not start it (failed), or a stop reached it before or after
@@ -175,15 +179,21 @@ def execute(group: list[Job], data: ImageDataset, device: torch.device, workdir:
         for own in found:
             _failed(own, exc)
     train_seconds = time.perf_counter() - start
-    out = []
+    out, stopped = [], False
     for i, job in enumerate(group):
         own_start = time.perf_counter()
-        if runs is not None:
+        if runs is not None and not stopped:
+            before = dict(found[i])
             try:
                 with runs[i].own_rng(), progress_bars.shown(progress, f"{job.method} s{job.seed}"):
                     _record_outcome(found[i], job, runs[i], run_data, device)
+            except KeyboardInterrupt:  # a stop while evaluating: this seed and the ones after it
+                stopped = True
+                found[i] = before
             except Exception as exc:  # recorded; the other seeds go on
                 _failed(found[i], exc)
+        if stopped:  # trained and checkpointed: `--resume` evaluates it again
+            found[i].update(status="interrupted", steps=runs[i].steps, message=STOPPED_EVALUATING)
         prior = runs[i].prior_seconds if runs is not None else 0.0
         path = job.checkpoint(workdir)
         if keep_checkpoints == "none" and found[i].get("status") == "completed":

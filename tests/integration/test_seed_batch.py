@@ -170,6 +170,28 @@ def test_an_interrupted_batch_resumes_batched_or_alone(tmp_path, monkeypatch):
         assert rec["losses"][2] == pytest.approx(ref["losses"][2], rel=2e-2)
 
 
+def test_a_stop_while_evaluating_a_batch_keeps_the_seeds_already_scored(tmp_path, monkeypatch):
+    from bench.runs import runner
+
+    reference, _ = sweep(["toy_infogan"], (tmp_path / "ref", tmp_path / "ref_runs"))
+    dirs, scored, calls = (tmp_path / "r", tmp_path / "runs"), runner.evaluate_clustering, []
+
+    def stop_at_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "evaluate_clustering", stop_at_the_second)
+    records, _ = sweep(["toy_infogan"], dirs)
+    assert [r["status"] for r in records] == ["completed", "interrupted"]
+    assert records[0]["metrics"] == reference[0]["metrics"] and "metrics" not in records[1]
+    monkeypatch.setattr(runner, "evaluate_clustering", scored)
+    resumed, lines = sweep(["toy_infogan"], dirs, resume=True)
+    assert "already recorded" in lines[0]
+    assert [r["seed"] for r in resumed] == [1] and resumed[0]["metrics"] == reference[1]["metrics"]
+
+
 def test_a_diverged_batch_records_each_seed_and_keeps_its_last_good_checkpoint(dirs):
     records, _ = sweep(["nan_infogan"], dirs)
     assert [r["status"] for r in records] == ["diverged", "diverged"]

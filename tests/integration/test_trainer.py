@@ -84,6 +84,42 @@ def test_ctrl_c_checkpoints_and_resume_matches_an_uninterrupted_run(dirs, tmp_pa
     assert all("already recorded" in line for line in lines)
 
 
+def test_ctrl_c_while_evaluating_is_recorded_and_resume_evaluates_it(dirs, tmp_path, monkeypatch):
+    """The stop a time limit sends after training, during the measures: the run is recorded
+    interrupted (trained, not scored), no seed starts after it, and --resume scores it."""
+    from bench.runs import runner
+
+    reference, _ = sweep(["toy_infogan"], (tmp_path / "ref", tmp_path / "ref_runs"))
+    scored = runner.evaluate_clustering
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "evaluate_clustering", stop)
+    records, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1))
+    assert [(r["status"], r["steps"]) for r in records] == [("interrupted", 12)]
+    assert "metrics" not in records[0] and records[0]["message"] == runner.STOPPED_EVALUATING
+    assert "rerun the same command with --resume" in lines[-1]
+    assert records_on_disk(dirs[0])[records[0]["run_id"]]["status"] == "interrupted"
+
+    monkeypatch.setattr(runner, "evaluate_clustering", scored)
+    records, _ = sweep(["toy_infogan"], dirs, seeds=(0, 1), resume=True)
+    assert [r["status"] for r in records] == ["completed", "completed"]
+    assert records[0]["resumed_from_step"] == 12 and records[0]["metrics"] == reference[0]["metrics"]
+
+
+def test_ctrl_c_before_training_is_recorded(dirs, monkeypatch):
+    from bench.runs import runner
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "choose_device", stop)  # after the data loaded, before the runs are built
+    records, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1))
+    assert [(r["status"], r["message"]) for r in records] == [("interrupted", runner.STOPPED_OUTSIDE_TRAINING)]
+    assert "rerun the same command with --resume" in lines[-1]
+
+
 def test_a_killed_process_resumes_from_its_last_checkpoint_and_records_once(dirs, tmp_path):
     results, workdir = dirs
     cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "toy_infogan", "--dataset", "toy",
