@@ -20,7 +20,7 @@ import pandas as pd
 from bench.registry import METHODS
 from bench.report.claims import CLAIMS, NO_CLAIM
 from bench.report.tables import Claim, Latex, OutOf, grouped_table, label, not_completed, runs_of, stat
-from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Interval, Verdict, bootstrap_interval, judge, not_its_protocol
+from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Verdict, interval_of, judge, not_its_protocol
 from bench.runs.records import settings_of
 
 # the text views show the test error's best and median seed as columns after it
@@ -110,7 +110,7 @@ def _measured_row(key, group: pd.DataFrame, claims: pd.DataFrame, no_claim: dict
         "K": k,
         "mapping": None if k is None else ("many-to-one" if many else "hungarian"),
         "test error %": error,
-        "95 % interval": Interval(*bootstrap_interval(error.values)) if error.n > 1 else None,
+        "95 % interval": interval_of(error.values),
         "collapsed": OutOf(int(dead.sum()), len(dead)) if len(dead) else "",
         # the AAE paper's labelling: each cluster takes the label of its most confident held-out image
         "error % (most confident)": stat(100 * (1 - done.get("metrics.test.accuracy_most_confident_validation",

@@ -20,12 +20,13 @@ import pandas as pd
 from bench.registry import METHODS
 from bench.report.claims import QLOSS_CLAIMS, UNROLLED
 from bench.report.tables import Claim, Latex, grouped_table, not_completed, runs_of, stat
-from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Verdict, judge
+from bench.report.verdicts import INCONCLUSIVE, NO_RUN, Verdict, interval_of, judge
 from bench.runs.records import settings_of, variant_label
 
 METHOD = "unrolled_infogan"
 LAST, MEAN = "last batch", "window mean"  # the report's statistic, ours
-COLUMNS = ["K", "procedure", "preset", "device", "other settings", f"continuous, {LAST}", f"discrete, {LAST}",
+COLUMNS = ["K", "procedure", "preset", "device", "other settings", f"continuous, {LAST}", "95 % interval continuous",
+           f"discrete, {LAST}", "95 % interval discrete",
            f"continuous, {MEAN}", f"discrete, {MEAN}", "seeds", "not completed", "claimed continuous",
            "claimed discrete", "verdict continuous", "verdict discrete"]
 PARTS = {"continuous": "q_cont", "discrete": "q_disc"}
@@ -116,9 +117,9 @@ def final(losses, name: str) -> float:
     return windows[-1][name] if windows else float("nan")
 
 
-def _statistic(done: pd.DataFrame, column: str, name: str):
+def _statistic(done: pd.DataFrame, column: str, name: str, shown: tuple[str, ...] = ()):
     history = done[column] if column in done else pd.Series([None] * len(done), index=done.index, dtype=object)
-    return stat(history.apply(final, name=name), 4, better="lower")
+    return stat(history.apply(final, name=name), 4, better="lower", shown=shown)
 
 
 def _row(k: int, procedure: str, preset: str, other: str, group: pd.DataFrame, claims: pd.DataFrame) -> dict:
@@ -129,7 +130,8 @@ def _row(k: int, procedure: str, preset: str, other: str, group: pd.DataFrame, c
     row = {"K": k, "procedure": procedure, "preset": preset, "other settings": other, "seeds": len(done),
            "not completed": not_completed(group)}
     for part, loss in PARTS.items():
-        last = row[f"{part}, {LAST}"] = _statistic(done, "losses_last", loss)
+        last = row[f"{part}, {LAST}"] = _statistic(done, "losses_last", loss, shown=("best",))
+        row[f"95 % interval {part}"] = interval_of(last.values, 4)
         row[f"{part}, {MEAN}"] = _statistic(done, "losses", loss)
         if len(claim):  # judged on the report's own statistic, the last batch
             claimed = float(claim[part].iloc[0])

@@ -223,13 +223,16 @@ def _shown(cell, column: str, short: bool) -> str:
 def text_view(table: pd.DataFrame, short: bool = False) -> pd.DataFrame:
     """Every cell as the text a reader sees (`short`: long variants as their tag); a Stat
     column that shows its best or median seed gets those as columns of their own right after it."""
+    shown = {column: next((c.shown for c in table[column] if isinstance(c, Stat) and c.shown), ())
+             for column in table.columns}
+    several = {name for name in set().union(*shown.values()) if sum(name in s for s in shown.values()) > 1}
     out = {}
     for column in table.columns:
         cells = table[column].tolist()
         out[column] = [_shown(c, column, short) for c in cells]
-        shown = next((c.shown for c in cells if isinstance(c, Stat) and c.shown), ())
-        for name in shown:
-            out[name] = [c.summary(name) if isinstance(c, Stat) else NA for c in cells]
+        for name in shown[column]:  # "best", or "best (continuous, last batch)" where two columns show one
+            out[f"{name} ({column})" if name in several else name] = [
+                c.summary(name) if isinstance(c, Stat) else NA for c in cells]
     return pd.DataFrame(out, columns=list(out))
 
 

@@ -51,6 +51,11 @@ def bootstrap_interval(values: Sequence[float], confidence: float = CONFIDENCE) 
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
+def interval_of(values: Sequence[float], digits: int = 2) -> "Interval | None":
+    """A table's interval cell for seeds' `values`: none for fewer than two seeds."""
+    return Interval(*bootstrap_interval(values), digits) if len(values) > 1 else None
+
+
 def difference_interval(a: Sequence[float], b: Sequence[float],
                         confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The percentile-bootstrap interval of mean(a) - mean(b), each sample resampled on its own."""

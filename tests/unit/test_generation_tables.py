@@ -6,6 +6,7 @@ import pandas as pd
 from bench.report.builder import tables_of, verdicts_of
 from bench.report.generation import generation_table, modes_table
 from bench.report.snapshots import mode_figures
+from bench.report.tables import text_view
 from bench.report.verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 from bench.runs.records import load_records, write_record
 from tests.helpers import run_id
@@ -38,6 +39,8 @@ def test_the_report_claims_all_modes_with_unrolling_and_collapse_without(tmp_pat
     table = modes_table(records(tmp_path, recs), "ring2d")
     protocol = table[table["unroll rule"] == "adam"].set_index("K")
     assert str(protocol.loc[10, "modes covered"]) == "7.7 ± 0.6"
+    assert str(protocol.loc[10, "95 % interval"]) == "[7.0, 8.0]"  # bootstrap means of {8, 8, 7}: 7 to 8
+    assert text_view(table).set_index(["K", "unroll rule"]).loc[("0", "adam"), "best"] == "2.0"
     assert protocol.loc[10, "verdict"].status == REPRODUCED  # the interval reaches 8
     assert protocol.loc[0, "verdict"].status == REPRODUCED  # K=10 covers more modes than K=0
     lookahead = table[table["unroll rule"] == "lookahead"].iloc[0]
@@ -76,6 +79,9 @@ def test_the_learned_prior_claim_is_judged_against_the_fixed_prior(tmp_path):
     assert str(table.loc["real training images (10,000)", "classifier score"]) == "9.50"
     assert table.loc["learned_prior_aae", "verdict"].status == REPRODUCED
     assert str(table.loc["learned_prior_aae", "classifier score"]) == "8.23 ± 0.25"
+    low, high = table.loc["learned_prior_aae", "95 % interval"].numbers().values()
+    assert 8.0 <= low < 8.23 < high <= 8.5  # the interval of the mean lies within the seeds' range
+    assert text_view(table.reset_index()).set_index("method").loc["learned_prior_aae", "best"] == "8.50"
     assert pd.isna(table.loc['learned_prior_aae [prior="fixed"]', "verdict"])
 
 

@@ -42,6 +42,8 @@ def test_both_statistics_mean_and_std_per_k_with_the_claim_beside(tmp_path):
     row = table.loc["5"]
     assert row[MEAN_C] == "0.1500 ± 0.0707" and row[MEAN_D] == "0.0200 ± 0.0141"  # the last window's mean
     assert row[LAST_C] == "0.6000 ± 0.1414" and row[LAST_D] == "0.0600 ± 0.0141"  # the last minibatch's
+    assert row[f"best ({LAST_C})"] == "0.5000" and row[f"best ({LAST_D})"] == "0.0500"  # lower is better
+    assert row["95 % interval continuous"] == "[0.5000, 0.7000]"  # two seeds: the means of resamples of {0.5, 0.7}
     assert row["procedure"] == "lookahead" and row["seeds"] == "2" and row["not completed"] == "1 diverged"
     assert (row["claimed continuous"], row["claimed discrete"]) == ("0.076", "0.006")
     assert table.loc["7", MEAN_C] == "not run" and table.loc["10", "claimed discrete"] == "0.0006"
