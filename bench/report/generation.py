@@ -128,8 +128,9 @@ def modes_table(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
         runs["protocol"] = [set(settings_of(v)) <= {"k"} for v in runs["variant"]]
     table = grouped_table(runs, MODES_COLUMNS, lambda key, group: _modes_row(runs, claims, *key, group),
                           keys=["K", "unroll rule", "other settings", "preset", "device_kind"])
-    return table.sort_values(["other settings", "unroll rule", "preset", "K"], kind="stable").reset_index(drop=True) \
-        if len(table) else table
+    if len(table):
+        table = table.sort_values(["other settings", "unroll rule", "preset", "K"], kind="stable").reset_index(drop=True)
+    return table if len(claims) else table.drop(columns=["claim", "verdict", "claim source"])  # none on this dataset
 
 
 def _modes_row(runs: pd.DataFrame, claims: pd.DataFrame, k: int, rule: str, other: str, preset: str, device: str,

@@ -54,6 +54,11 @@ def test_a_k10_that_collapses_too_does_not_reproduce(tmp_path):
     assert table.loc[0, "verdict"].status == NOT_REPRODUCED  # the difference is 0 with no spread: not above 0
 
 
+def test_a_mixture_no_paper_claims_anything_on_has_no_claim_columns(tmp_path):
+    table = modes_table(records(tmp_path, [mode_record(10, s, 20, dataset="grid2d") for s in range(3)]), "grid2d")
+    assert "verdict" not in table and "claim" not in table and str(table.iloc[0]["modes covered"]) == "20.0 ± 0.0"
+
+
 def test_smoke_runs_get_a_reason_not_a_verdict(tmp_path):
     table = modes_table(records(tmp_path, [mode_record(10, s, 8, preset="smoke") for s in range(3)]), "ring2d")
     verdict = table.iloc[0]["verdict"]
