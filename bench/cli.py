@@ -209,7 +209,7 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = _Parser) -> argpa
                         help=f"{results_help}; the repository's reference: --results-dir results")
     report.add_argument("--readme", type=Path, default=None,
                         help="also refresh the tables this Markdown file shows between `<!-- NAME table: generated "
-                             "by `bench report` (results/tables/FILE.md) -->` markers (e.g. README.md)")
+                             "by `bench report` (results/tables/FILE.md) -->` markers (e.g. docs/results.md)")
     compare = sub.add_parser("compare-dlib", help="our disentanglement metrics beside disentanglement-lib's "
                                                   "(needs it installed, e.g. in `tox -e dlib`)")
     compare.add_argument("--quick", action="store_true", help="a tenth of the sizes (seconds, for a smoke check)")
