@@ -7,9 +7,12 @@ BENCH_DEBUG=1 to see the traceback of an unexpected error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from bench import config as config_lib
@@ -519,6 +522,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     args = parser.parse_args(argv)
+    with _sigterm_as_ctrl_c():
+        return _dispatch(args)
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """SIGTERM (`timeout`, a scheduler, tox) stops a command as Ctrl-C does, also outside a
+    training step (which handles both itself): a run being scored is then recorded, not lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    def terminated(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args) -> int:
     try:
         load_plugins()  # entry points (group bench.plugins) and $BENCH_PLUGINS
         threads = os.environ.get("BENCH_THREADS")  # torch threads (the tests set it; --jobs workers read it too)

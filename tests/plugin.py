@@ -77,6 +77,16 @@ class ToyInfoGAN(SmallInfoGAN):
         _step_hook(self)
         return super().d_loss(x)
 
+    def eval(self):
+        """With BENCH_TEST_SIGNAL_AFTER_TRAINING=SIGTERM@N (or another signal): that signal as the
+        trained model is put in eval mode the N-th time (1: after_training, 2: being scored)."""
+        name, _, nth = os.environ.get("BENCH_TEST_SIGNAL_AFTER_TRAINING", "").partition("@")
+        if name and getattr(self, "steps_seen", 0):
+            self.evals_after = getattr(self, "evals_after", 0) + 1
+            if self.evals_after == int(nth or 1):
+                os.kill(os.getpid(), getattr(signal, name))
+        return super().eval()
+
 
 @register_method("nan_infogan")
 class NaNInfoGAN(SmallInfoGAN):

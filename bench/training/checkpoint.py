@@ -245,6 +245,7 @@ def run_state(run, step: int, optimizers: list[dict], log_window: dict | None, e
         "evaluations": run.evaluations,
         "log_window": log_window,
         "elapsed_s": elapsed_s,
+        "finished": run.finished,  # after_training done: the run is trained, only to be scored
     }
 
 
@@ -259,4 +260,5 @@ def restore(run, state: dict) -> list[dict]:
     run.losses_last = state.get("losses_last", [])  # checkpoints before issue 23 did not keep it
     run.resumed_from, run.prior_seconds = state["step"], state["elapsed_s"]
     run.log_window = state["log_window"]
+    run.finished = bool(state.get("finished", False))  # checkpoints before it: redo after_training
     return state["optimizers"]

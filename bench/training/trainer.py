@@ -55,6 +55,7 @@ class RunState:
     graph_error: str = ""  # why a CUDA graph could not be captured, if it was tried
     seed_batch: int = 0  # S when trained as one of S seeds in a batched step, else 0
     reused_prefix: dict | None = None  # {"steps": P, "file": ...}: continued from a shared prefix
+    finished: bool = False  # its method's after_training has run (a checkpoint says so: not run twice)
     tracker: RunTracker = field(default_factory=RunTracker)  # none: logs nothing
 
     @property
@@ -163,6 +164,15 @@ class Trainer:
                     for s, run in enumerate(runs):
                         if run.active:
                             save(run, s, step)
+        with StopRequested() as stop:  # a stop now waits for the final checkpoints
+            self._finish(runs, train_step, data, step, save)
+        for run in runs:
+            if stop and run.active:  # trained and checkpointed: --resume only scores it
+                run.status, run.message = "interrupted", f"stopped by signal {stop.signal} after training"
+        return runs
+
+    def _finish(self, runs: list[RunState], train_step, data: ImageDataset, step: int, save) -> None:
+        """Each seed's after_training (k-means on its codes, ...), once, and its final checkpoint."""
         train_step.write_back()
         for s, run in enumerate(runs):
             run.step_mode, run.graph_error = train_step.mode, train_step.graph_error
@@ -172,13 +182,13 @@ class Trainer:
             run.steps = step
             # NaN weights between log steps: diverged, not a k-means failure or a bad checkpoint
             state = {"method": run.method.state_dict(), "optimizers": train_step.optimizer_states(s)}
-            if run.active and not run.diverged_if_non_finite(state, step):
+            if run.active and not run.finished and not run.diverged_if_non_finite(state, step):
                 with torch.no_grad(), run.own_rng(), progress.shown(self.progress, self.desc):
                     run.method.eval()
                     run.method.after_training(data.train_x)
                     run.method.train()
+                run.finished = True  # resumed from this checkpoint (a stop while scored), it is not redone
             save(run, s, step)
-        return runs
 
     @staticmethod
     def _refresh(runs: list[RunState], train_step, step: int, train_x: torch.Tensor) -> None:

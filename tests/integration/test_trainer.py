@@ -108,6 +108,29 @@ def test_ctrl_c_while_evaluating_is_recorded_and_resume_evaluates_it(dirs, tmp_p
     assert records[0]["resumed_from_step"] == 12 and records[0]["metrics"] == reference[0]["metrics"]
 
 
+def test_a_run_stopped_while_scored_is_not_fitted_again_on_resume(dirs, tmp_path, monkeypatch):
+    """after_training (k-means on the codes) ran before the final checkpoint: resuming that
+    checkpoint scores the run as it was, not a k-means refitted from other random draws."""
+    from bench.runs import runner
+    from tests.plugin import CueAutoencoder
+
+    reference, _ = sweep(["cue_ae"], (tmp_path / "ref", tmp_path / "ref_runs"))
+    scored, fits = runner.evaluate_clustering, []
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "evaluate_clustering", stop)
+    (record,), _ = sweep(["cue_ae"], dirs)
+    assert record["status"] == "interrupted"
+    monkeypatch.setattr(runner, "evaluate_clustering", scored)
+    fit = CueAutoencoder.after_training
+    monkeypatch.setattr(CueAutoencoder, "after_training", lambda self, x: fits.append(1) or fit(self, x))
+    (record,), _ = sweep(["cue_ae"], dirs, resume=True)
+    assert record["status"] == "completed" and fits == []
+    assert record["metrics"] == reference[0]["metrics"]
+
+
 def test_ctrl_c_before_training_is_recorded(dirs, monkeypatch):
     from bench.runs import runner
 
@@ -118,6 +141,25 @@ def test_ctrl_c_before_training_is_recorded(dirs, monkeypatch):
     records, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1))
     assert [(r["status"], r["message"]) for r in records] == [("interrupted", runner.STOPPED_OUTSIDE_TRAINING)]
     assert "rerun the same command with --resume" in lines[-1]
+
+
+@pytest.mark.parametrize("cue", ["SIGTERM@1", "SIGTERM@2", "SIGINT@1", "SIGINT@2"])
+def test_a_signal_after_training_keeps_the_runs_record(cue, dirs):
+    """`timeout` sends SIGTERM: after the training steps (@1: while after_training runs, @2:
+    while the run is scored) it must not end the run unrecorded, and --resume scores it."""
+    results, workdir = dirs
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "toy_infogan", "--dataset", "toy",
+           "--results-dir", str(results), "--workdir", str(workdir), "--device", "cpu", "--no-progress"]
+    cmd += [arg for k, v in TOY.items() for arg in ("--set", f"{k}={v}")]
+    env = {**os.environ, "BENCH_PLUGINS": "tests.plugin", "PYTHONPATH": str(ROOT)}
+    stopped = subprocess.run(cmd, env={**env, "BENCH_TEST_SIGNAL_AFTER_TRAINING": cue}, capture_output=True, text=True)
+    assert stopped.returncode == 130, stopped.stderr
+    (record,) = records_on_disk(results).values()
+    assert record["status"] == "interrupted" and record.get("steps") == 12 and "metrics" not in record, record
+    resumed = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    (record,) = records_on_disk(results).values()
+    assert record["status"] == "completed" and record["resumed_from_step"] == 12
 
 
 def test_a_killed_process_resumes_from_its_last_checkpoint_and_records_once(dirs, tmp_path):
