@@ -113,7 +113,11 @@ def run_pool(groups: list[list[Job]], task: GroupTask, workers: int, state) -> I
             while pending or running:
                 while pending and len(running) < workers and not stop and not broken:
                     group = pending.pop(0)
-                    running[pool.submit(run_job, group, task)] = group
+                    try:
+                        running[pool.submit(run_job, group, task)] = group
+                    except cf.process.BrokenProcessPool:  # a worker died since the last look: it waits
+                        pending.insert(0, group)         # for the new pool, as the jobs after it do
+                        broken = True
                 state.active = len(running)
                 if stop and not forwarded:  # one stop request to each job; the rest never start
                     _signal_workers(pool, signal.SIGINT)

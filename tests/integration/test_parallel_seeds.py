@@ -114,3 +114,22 @@ def test_a_killed_pool_worker_is_noted_and_the_sweep_goes_on_in_a_new_pool(tmp_p
     records, _ = pool_sweep(tmp_path, seeds=(0, 1, 2), resume=True, jobs=1, **settings)
     assert len(records) == len(died) and all(r["status"] == "completed" for r in records.values())
     assert any(r["resumed_from_step"] == 4 for r in records.values())  # the killed one, from its checkpoint
+
+
+def test_a_pool_found_broken_as_a_job_is_submitted_runs_that_job_in_a_new_pool(tmp_path, monkeypatch):
+    """A worker can die between two looks at the pool: submitting to it then raises. The job
+    waits for the new pool instead of ending the sweep (seen once in CI)."""
+    import concurrent.futures as cf
+
+    submit, calls = cf.ProcessPoolExecutor.submit, []
+
+    def breaks_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise cf.process.BrokenProcessPool("a child process terminated abruptly")
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(cf.ProcessPoolExecutor, "submit", breaks_once)
+    records, lines = pool_sweep(tmp_path, seeds=(0, 1, 2))
+    assert sorted(records) == [("cue_ae", 0), ("cue_ae", 1), ("cue_ae", 2)] and len(calls) == 4
+    assert all(r["status"] == "completed" for r in records.values())

@@ -3,6 +3,7 @@ an interrupted or killed run resumes to exactly the result of an uninterrupted o
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -152,7 +153,10 @@ def test_a_signal_after_training_keeps_the_runs_record(cue, dirs):
            "--results-dir", str(results), "--workdir", str(workdir), "--device", "cpu", "--no-progress"]
     cmd += [arg for k, v in TOY.items() for arg in ("--set", f"{k}={v}")]
     env = {**os.environ, "BENCH_PLUGINS": "tests.plugin", "PYTHONPATH": str(ROOT)}
-    stopped = subprocess.run(cmd, env={**env, "BENCH_TEST_SIGNAL_AFTER_TRAINING": cue}, capture_output=True, text=True)
+    # SIGINT as a terminal gives it, also when these tests run as a background job (which
+    # starts with SIGINT ignored, and a Python that starts so never raises KeyboardInterrupt)
+    stopped = subprocess.run(cmd, env={**env, "BENCH_TEST_SIGNAL_AFTER_TRAINING": cue}, capture_output=True,
+                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert stopped.returncode == 130, stopped.stderr
     (record,) = records_on_disk(results).values()
     assert record["status"] == "interrupted" and record.get("steps") == 12 and "metrics" not in record, record
