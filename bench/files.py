@@ -20,13 +20,18 @@ from typing import Callable, Iterator
 from bench.errors import BenchError
 
 
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB chunks (a dataset file may be gigabytes)."""
-    h = hashlib.sha256()
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes, read in 1 MiB chunks (a dataset file may be gigabytes);
+    `algorithm` as hashlib names it (the publishers of some datasets give MD5s)."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    return file_digest(path, "sha256")
 
 
 def write_atomic(path: Path, write: Callable[[Path], None], within: Path | None = None) -> Path:

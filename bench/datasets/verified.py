@@ -10,18 +10,14 @@ check itself is never switched off.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.files import file_digest
 
 
 def md5_of(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 def verified_file(path: Path, md5: str | None, dataset: str, source: str) -> Path:

@@ -14,6 +14,19 @@ from bench.training import checkpoint
 from tests.helpers import ROOT, TOY, final_weights, records_on_disk, sweep
 
 
+def ctrl_c(*args, **kwargs):
+    """Stands in for a step of the run that a Ctrl-C reaches."""
+    raise KeyboardInterrupt
+
+
+def toy_run_command(results, workdir) -> tuple[list[str], dict]:
+    """`bench run` of the toy method on the toy dataset as a subprocess: (command, environment)."""
+    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "toy_infogan", "--dataset", "toy",
+           "--results-dir", str(results), "--workdir", str(workdir), "--device", "cpu", "--no-progress"]
+    cmd += [arg for k, v in TOY.items() for arg in ("--set", f"{k}={v}")]
+    return cmd, {**os.environ, "BENCH_PLUGINS": "tests.plugin", "PYTHONPATH": str(ROOT)}
+
+
 def test_nan_loss_is_recorded_as_diverged_and_the_sweep_goes_on(dirs):
     records, lines = sweep(["nan_infogan", "toy_infogan"], dirs)
     assert [r["status"] for r in records] == ["diverged", "completed"]
@@ -93,10 +106,7 @@ def test_ctrl_c_while_evaluating_is_recorded_and_resume_evaluates_it(dirs, tmp_p
     reference, _ = sweep(["toy_infogan"], (tmp_path / "ref", tmp_path / "ref_runs"))
     scored = runner.evaluate_clustering
 
-    def stop(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner, "evaluate_clustering", stop)
+    monkeypatch.setattr(runner, "evaluate_clustering", ctrl_c)
     records, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1))
     assert [(r["status"], r["steps"]) for r in records] == [("interrupted", 12)]
     assert "metrics" not in records[0] and records[0]["message"] == runner.STOPPED_EVALUATING
@@ -118,10 +128,7 @@ def test_a_run_stopped_while_scored_is_not_fitted_again_on_resume(dirs, tmp_path
     reference, _ = sweep(["cue_ae"], (tmp_path / "ref", tmp_path / "ref_runs"))
     scored, fits = runner.evaluate_clustering, []
 
-    def stop(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner, "evaluate_clustering", stop)
+    monkeypatch.setattr(runner, "evaluate_clustering", ctrl_c)
     (record,), _ = sweep(["cue_ae"], dirs)
     assert record["status"] == "interrupted"
     monkeypatch.setattr(runner, "evaluate_clustering", scored)
@@ -135,10 +142,7 @@ def test_a_run_stopped_while_scored_is_not_fitted_again_on_resume(dirs, tmp_path
 def test_ctrl_c_before_training_is_recorded(dirs, monkeypatch):
     from bench.runs import runner
 
-    def stop(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(runner, "choose_device", stop)  # after the data loaded, before the runs are built
+    monkeypatch.setattr(runner, "choose_device", ctrl_c)  # after the data loaded, before the runs are built
     records, lines = sweep(["toy_infogan"], dirs, seeds=(0, 1))
     assert [(r["status"], r["message"]) for r in records] == [("interrupted", runner.STOPPED_OUTSIDE_TRAINING)]
     assert "rerun the same command with --resume" in lines[-1]
@@ -149,10 +153,7 @@ def test_a_signal_after_training_keeps_the_runs_record(cue, dirs):
     """`timeout` sends SIGTERM: after the training steps (@1: while after_training runs, @2:
     while the run is scored) it must not end the run unrecorded, and --resume scores it."""
     results, workdir = dirs
-    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "toy_infogan", "--dataset", "toy",
-           "--results-dir", str(results), "--workdir", str(workdir), "--device", "cpu", "--no-progress"]
-    cmd += [arg for k, v in TOY.items() for arg in ("--set", f"{k}={v}")]
-    env = {**os.environ, "BENCH_PLUGINS": "tests.plugin", "PYTHONPATH": str(ROOT)}
+    cmd, env = toy_run_command(results, workdir)
     # SIGINT as a terminal gives it, also when these tests run as a background job (which
     # starts with SIGINT ignored, and a Python that starts so never raises KeyboardInterrupt)
     stopped = subprocess.run(cmd, env={**env, "BENCH_TEST_SIGNAL_AFTER_TRAINING": cue}, capture_output=True,
@@ -168,10 +169,7 @@ def test_a_signal_after_training_keeps_the_runs_record(cue, dirs):
 
 def test_a_killed_process_resumes_from_its_last_checkpoint_and_records_once(dirs, tmp_path):
     results, workdir = dirs
-    cmd = [sys.executable, "-m", "bench.cli", "run", "--methods", "toy_infogan", "--dataset", "toy",
-           "--results-dir", str(results), "--workdir", str(workdir), "--device", "cpu", "--no-progress"]
-    cmd += [arg for k, v in TOY.items() for arg in ("--set", f"{k}={v}")]
-    env = {**os.environ, "BENCH_PLUGINS": "tests.plugin", "PYTHONPATH": str(ROOT)}
+    cmd, env = toy_run_command(results, workdir)
 
     killed = subprocess.run(cmd, env={**env, "BENCH_TEST_KILL_AT": "7"}, capture_output=True, text=True)
     assert killed.returncode == -9
